@@ -1,0 +1,55 @@
+"""The model registry: every network of the reports by name.
+
+Each entry is a pure builder `f(input_shape, num_classes, **hyperparameters) -> keras.Model`
+(uncompiled). `PARAMS` holds the parameter count of each builder at its defaults, as the reports
+give it; tests/test_models.py checks every one."""
+
+import inspect
+
+from app.models.cnn import cats_dogs_cnn, cifar_cnn, cifar_cnn_wide, mnist_cnn, mnist_cnn_light
+from app.models.mlp import circles_mlp, cifar_mlp, mlp_mnist, regression_mlp
+from app.models.resnet import resnet18
+
+MODELS = {
+    "mlp_mnist": mlp_mnist,
+    "mnist_cnn": mnist_cnn,
+    "mnist_cnn_light": mnist_cnn_light,
+    "cifar_cnn": cifar_cnn,
+    "cifar_mlp": cifar_mlp,
+    "cifar_cnn_wide": cifar_cnn_wide,
+    "resnet18": resnet18,
+    "cats_dogs_cnn": cats_dogs_cnn,
+    "circles_mlp": circles_mlp,
+    "regression_mlp": regression_mlp,
+}
+
+# Total parameters (Keras count_params) at default arguments.
+PARAMS = {
+    "mlp_mnist": 601_710,
+    "mnist_cnn": 624_202,
+    "mnist_cnn_light": 25_258,
+    "cifar_cnn": 1_191_170,
+    "cifar_mlp": 29_409_290,
+    "cifar_cnn_wide": 17_422_346,
+    "resnet18": 11_173_962 + 9_600,  # trainable + BN moving mean/variance (2 x 4,800 channels)
+    "cats_dogs_cnn": 1_496_001,
+    "circles_mlp": 52,  # 2*10+10 + 10*2+2
+    "regression_mlp": 1_153,  # 1*32+32 + 32*32+32 + 32*1+1
+}
+
+
+def get_builder(name):
+    if name not in MODELS:
+        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(MODELS)}")
+    return MODELS[name]
+
+
+def hyperparameters(name):
+    """The keyword arguments a builder accepts beyond the shapes, with their defaults."""
+    params = inspect.signature(get_builder(name)).parameters.values()
+    return {p.name: p.default for p in params if p.name not in ("input_shape", "num_classes")}
+
+
+def build(name, **kwargs):
+    """Build the model `name` at its default shapes, overridden by `kwargs`."""
+    return get_builder(name)(**kwargs)

@@ -1,0 +1,85 @@
+"""Convolutional networks of the reports, as pure Functional-API builders.
+
+Parameter counts (default arguments) are the reports' and are checked by tests/test_models.py."""
+
+import keras
+from keras import layers
+
+from app.models.mlp import regularizer
+
+
+def conv_block(x, filters, kernel, strides=1, padding="same", batchnorm=False, l2=0.0, name=None):
+    """Conv -> (BatchNorm) -> ReLU. With batchnorm the conv has no bias: BN's beta replaces it."""
+    x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=not batchnorm,
+                      kernel_regularizer=regularizer(l2), name=name)(x)
+    if batchnorm:
+        x = layers.BatchNormalization()(x)
+    return layers.Activation("relu")(x)
+
+
+def dense_head(x, hidden, num_classes, dropout=0.0, l2=0.0, output_activation="softmax"):
+    """Flatten, then (Dropout -> Dense ReLU) per hidden width, then the output layer."""
+    x = layers.Flatten()(x)
+    for units in hidden:
+        if dropout:
+            x = layers.Dropout(dropout)(x)
+        x = layers.Dense(units, activation="relu", kernel_regularizer=regularizer(l2))(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return layers.Dense(num_classes, activation=output_activation,
+                        kernel_regularizer=regularizer(l2), name="output")(x)
+
+
+def mnist_cnn(input_shape=(28, 28, 1), num_classes=10, l2=0.0, dropout=0.0):
+    """Report 001's MNIST CNN: 624,202 parameters."""
+    inputs = keras.Input(input_shape)
+    x = conv_block(inputs, 64, 3, l2=l2)
+    x = layers.MaxPooling2D()(x)
+    x = conv_block(x, 128, 3, l2=l2)
+    x = conv_block(x, 128, 3, l2=l2)
+    x = layers.MaxPooling2D()(x)
+    return keras.Model(inputs, dense_head(x, (64,), num_classes, dropout, l2), name="mnist_cnn")
+
+
+def mnist_cnn_light(input_shape=(28, 28, 1), num_classes=10):
+    """Report 001's light MNIST CNN: 25,258 parameters."""
+    inputs = keras.Input(input_shape)
+    x = conv_block(inputs, 32, 3)
+    x = layers.MaxPooling2D()(x)
+    x = conv_block(x, 32, 3)
+    x = layers.MaxPooling2D()(x)
+    return keras.Model(inputs, dense_head(x, (), num_classes), name="mnist_cnn_light")
+
+
+def cifar_cnn(input_shape=(32, 32, 3), num_classes=10, batchnorm=False, dropout=0.0, l2=0.0):
+    """Report 000's CIFAR-10 CNN: three conv5x5 + maxpool stages, dense 1000: 1,191,170 params."""
+    inputs = keras.Input(input_shape)
+    x = inputs
+    for filters in (32, 64, 64):
+        x = conv_block(x, filters, 5, batchnorm=batchnorm, l2=l2)
+        x = layers.MaxPooling2D()(x)
+    return keras.Model(inputs, dense_head(x, (1000,), num_classes, dropout, l2), name="cifar_cnn")
+
+
+def cifar_cnn_wide(input_shape=(32, 32, 3), num_classes=10, batchnorm=False, dropout=0.0, l2=0.0):
+    """Report 003's wider CIFAR CNN, all convs 'valid': 32 -> 14 -> 12 -> 10 -> 8 -> pool 4,
+    dense 4096: 17,422,346 parameters."""
+    inputs = keras.Input(input_shape)
+    x = conv_block(inputs, 128, 5, strides=2, padding="valid", batchnorm=batchnorm, l2=l2)
+    for filters in (128, 128, 256):
+        x = conv_block(x, filters, 3, padding="valid", batchnorm=batchnorm, l2=l2)
+    x = layers.MaxPooling2D()(x)
+    return keras.Model(inputs, dense_head(x, (4096,), num_classes, dropout, l2),
+                       name="cifar_cnn_wide")
+
+
+def cats_dogs_cnn(input_shape=(64, 64, 3), num_classes=1, dropout=0.0, l2=0.0):
+    """Report 001's cats-vs-dogs CNN on 64x64 RGB, one sigmoid output: 1,496,001 parameters."""
+    inputs = keras.Input(input_shape)
+    x = conv_block(inputs, 64, 8, strides=2, padding="valid", l2=l2)  # 64 -> 29
+    x = layers.MaxPooling2D()(x)  # 29 -> 14
+    for filters in (128, 256, 128):
+        x = conv_block(x, filters, 3, l2=l2)
+    x = layers.MaxPooling2D()(x)  # 14 -> 7
+    outputs = dense_head(x, (128, 128), num_classes, dropout, l2, output_activation="sigmoid")
+    return keras.Model(inputs, outputs, name="cats_dogs_cnn")
