@@ -7,7 +7,7 @@ give it; tests/test_models.py checks every one."""
 import inspect
 
 from app.models.cnn import cats_dogs_cnn, cifar_cnn, cifar_cnn_wide, mnist_cnn, mnist_cnn_light
-from app.models.mlp import circles_mlp, cifar_mlp, mlp_mnist, regression_mlp
+from app.models.mlp import cifar_mlp, circles_mlp, mlp_mnist, regression_mlp
 from app.models.resnet import resnet18
 
 MODELS = {

@@ -12,7 +12,7 @@ from app.models.mlp import regularizer
 
 def basic_block(x, filters, strides, l2=0.0, name="block"):
     """Two 3x3 conv-BN layers plus an identity (or 1x1 conv-BN projection) shortcut."""
-    conv = dict(padding="same", use_bias=False, kernel_regularizer=regularizer(l2))
+    conv = {"padding": "same", "use_bias": False, "kernel_regularizer": regularizer(l2)}
     y = layers.Conv2D(filters, 3, strides=strides, name=f"{name}_conv1", **conv)(x)
     y = layers.BatchNormalization(name=f"{name}_bn1")(y)
     y = layers.Activation("relu")(y)

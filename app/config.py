@@ -1,0 +1,96 @@
+"""The experiment config: one frozen dataclass, and `--set key=value` overrides applied with
+`dataclasses.replace`, checked against each field's type."""
+
+import dataclasses
+from dataclasses import dataclass
+
+from app.models import hyperparameters
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    description: str
+    dataset: str  # a name in app.data.DATASETS
+    model: str  # a name in app.models.MODELS
+    # Data
+    data: str = "auto"  # auto | dir | tfds | sample (see app.data.resolve_source)
+    limit: int = 0  # at most this many train and held-out examples; 0 = all
+    val_split: float = 0.1  # stratified validation fraction of train; 0 = source's own split
+    image_size: int = 64  # pixels, for image-folder datasets
+    standardize: bool = False  # per-channel statistics of the training split
+    augment: str = "none"  # a name in app.data.pipeline.AUGMENTATIONS
+    # Model hyperparameters, passed to the builder when it takes them
+    init: str = "glorot"
+    l2: float = 0.0
+    dropout: float = 0.0
+    batchnorm: bool = False
+    width: int = 32
+    depth: int = 2
+    activation: str = "tanh"
+    # Optimisation
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"  # sgd | rmsprop | adam
+    learning_rate: float = 1e-3
+    momentum: float = 0.0  # SGD only
+    nesterov: bool = False
+    schedule: str = "constant"  # constant | inverse_time | step | cosine | onecycle
+    decay_rate: float = 0.0  # inverse_time: lr = lr0 / (1 + decay_rate * step)
+    step_epochs: int = 10  # step: multiply the rate by step_factor every step_epochs
+    step_factor: float = 0.1
+    # Callbacks
+    reduce_lr_patience: int = 0  # ReduceLROnPlateau on val_loss; 0 = off
+    reduce_lr_factor: float = 0.5
+    min_lr: float = 1e-6
+    early_stopping_patience: int = 0  # EarlyStopping on val_loss with best weights; 0 = off
+    checkpoint: bool = True  # keep the best-on-validation model as best.keras
+    tensorboard: bool = True
+    seed: int = 0
+
+    def model_kwargs(self):
+        """The config fields that the model builder takes as hyperparameters."""
+        return {k: getattr(self, k) for k in hyperparameters(self.model) if hasattr(self, k)}
+
+    def validate(self):
+        if self.schedule != "constant" and self.reduce_lr_patience:
+            raise ValueError(
+                f"{self.name}: schedule={self.schedule!r} and reduce_lr_patience="
+                f"{self.reduce_lr_patience} cannot both drive the learning rate (Keras cannot "
+                "set the rate of an optimizer built on a schedule). Fix: --set schedule=constant "
+                "or --set reduce_lr_patience=0.")
+        for key in ("epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        return self
+
+
+def _parse(field, text):
+    kind = field.type
+    if kind is bool:
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{field.name} takes true or false, got {text!r}")
+    try:
+        return kind(text)
+    except ValueError:
+        raise ValueError(
+            f"{field.name} takes a value of type {kind.__name__}, got {text!r}") from None
+
+
+def apply_overrides(config, pairs):
+    """`config` with each 'key=value' of `pairs` applied; errors list the valid keys."""
+    fields = {f.name: f for f in dataclasses.fields(config) if f.name != "name"}
+    changes = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes key=value, got {pair!r}")
+        key = key.strip().replace("-", "_")
+        if key not in fields:
+            valid = ", ".join(sorted(fields))
+            raise ValueError(f"unknown config key {key!r} for {config.name}; valid keys: {valid}")
+        changes[key] = _parse(fields[key], value.strip())
+    return dataclasses.replace(config, **changes)

@@ -1,0 +1,147 @@
+"""Datasets by name, from local files, tfds or the built-in sample, as in-memory splits.
+
+Where data comes from, in this order: `data_dir` (or APP_DATA_DIR), a root laid out as
+../shared/data (`mnist/`, `cifar10/cifar-10-batches-py/`, `cats_dogs/{train,validation}/`);
+`data="tfds"` (tensorflow-datasets, which downloads); otherwise the small sample that ships in
+app/data/sample/ with that same layout, so the first command works offline.
+`app.data.pipeline` turns the splits into tf.data pipelines."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from app.data import images, readers, synthetic
+from app.data.errors import DataError
+
+SAMPLE_DIR = Path(__file__).parent / "sample"
+DATASETS = ("mnist", "cifar10", "cats_dogs", "circles", "regression1d")
+SOURCES = ("auto", "dir", "tfds", "sample")
+SAMPLE_BANNER = (
+    "*** Training on the small built-in sample of {dataset} (a small subset): results are "
+    "not meaningful.\n*** For the full data pass --data-dir DIR (or set APP_DATA_DIR), a folder "
+    "laid out as mnist/, cifar10/cifar-10-batches-py/, cats_dogs/{{train,validation}}/; or pass "
+    "--data tfds to download through tensorflow-datasets.")
+
+
+@dataclass
+class Splits:
+    train: tuple  # (x, y) numpy arrays; images stay uint8 until the pipeline scales them
+    val: tuple
+    test: tuple  # the held-out split: never used for choices
+    class_names: list
+    source: str
+    eval_split: str = "test"  # the name of the held-out split in the source
+    skipped: list = field(default_factory=list)  # [(path, reason)] of unreadable images
+
+    @property
+    def input_shape(self):
+        return tuple(self.train[0].shape[1:])
+
+    @property
+    def num_classes(self):
+        return len(self.class_names)
+
+
+def resolve_source(data="auto", data_dir=None):
+    """('dir', root) / ('tfds', None) / ('sample', SAMPLE_DIR) by the order in the docstring."""
+    if data not in SOURCES:
+        raise DataError(f"unknown data source {data!r}", f"one of {SOURCES}")
+    data_dir = data_dir or os.environ.get("APP_DATA_DIR")
+    if data == "tfds":
+        return "tfds", None
+    if data == "sample" or (data == "auto" and not data_dir):
+        return "sample", SAMPLE_DIR
+    if not data_dir:
+        raise DataError("--data dir needs a folder", "--data-dir DIR or APP_DATA_DIR")
+    root = Path(data_dir)
+    if not root.is_dir():
+        raise DataError(f"data dir {root} does not exist", "a folder laid out as ../shared/data",
+                        "pass the folder that holds mnist/, cifar10/ and cats_dogs/")
+    return "dir", root
+
+
+def _subset(x, y, limit, rng):
+    if not limit or limit >= len(x):
+        return x, y
+    index = np.sort(rng.permutation(len(x))[:limit])
+    return x[index], y[index]
+
+
+def split_validation(x, y, fraction, seed, stratify=True):
+    """A seeded validation split of `fraction` of (x, y), stratified when every class allows it."""
+    n_val = max(1, round(fraction * len(x)))
+    classes, counts = np.unique(y, return_counts=True) if stratify else ([], [])
+    ok = stratify and counts.min() >= 2 and len(classes) <= n_val <= len(x) - len(classes)
+    x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=n_val, random_state=seed,
+                                                stratify=y if ok else None)
+    return (x_tr, y_tr), (x_val, y_val)
+
+
+def _folder(root, dataset):
+    sub = {"mnist": "mnist", "cifar10": "cifar10/cifar-10-batches-py", "cats_dogs": "cats_dogs"}
+    path = root / sub[dataset]
+    if not path.is_dir():
+        present = sorted(p.name for p in root.iterdir() if p.is_dir())
+        raise DataError(f"no {sub[dataset]}/ in {root} (it has {present})",
+                        "a data root laid out as ../shared/data", "check --data-dir")
+    return path
+
+
+def _load_arrays(dataset, source, root, seed):
+    if dataset in ("circles", "regression1d"):
+        make = synthetic.circles if dataset == "circles" else synthetic.regression_1d
+        return make(seed=seed)
+    if source == "tfds":
+        from app.data.tfds import load_tfds  # imported late: tensorflow-datasets is slow to import
+
+        return load_tfds(dataset)
+    read = readers.read_mnist if dataset == "mnist" else readers.read_cifar10
+    return read(_folder(root, dataset))
+
+
+def _load_image_folders(root, limit, image_size, blank_std, rng, progress):
+    folder = _folder(root, "cats_dogs")
+    out, skipped = {}, []
+    for split in ("train", "validation"):
+        paths, labels, class_names = images.list_labeled(folder / split)
+        if limit and limit < len(paths):  # limit before decoding: a quick run decodes little
+            keep = np.sort(rng.permutation(len(paths))[:limit])
+            paths, labels = [paths[i] for i in keep], labels[keep]
+        x, kept, bad = images.load_images(paths, image_size, blank_std, progress)
+        out[split] = (x, labels[kept])
+        skipped += bad
+    return out, class_names, skipped
+
+
+def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, seed=0,
+                image_size=64, blank_std=images.BLANK_STD, progress=True):
+    """Load `dataset` as Splits. `limit` keeps at most that many training and held-out examples;
+    `val_split` carves a stratified validation set from train (0: use the source's validation
+    split, which image folders have)."""
+    if dataset not in DATASETS:
+        raise DataError(f"unknown dataset {dataset!r}", f"one of {DATASETS}")
+    source, root = resolve_source(data, data_dir)
+    if source == "sample" and dataset not in ("circles", "regression1d"):
+        print(SAMPLE_BANNER.format(dataset=dataset))
+    rng = np.random.default_rng(seed)
+    skipped, eval_split = [], "test"
+    if dataset == "cats_dogs" and source != "tfds":
+        arrays, class_names, skipped = _load_image_folders(root, limit, image_size, blank_std,
+                                                           rng, progress)
+        arrays["test"], eval_split = arrays.pop("validation"), "validation"
+    else:
+        arrays = _load_arrays(dataset, source, root, seed)
+        arrays = {k: _subset(*v, limit, rng) for k, v in arrays.items()}
+        class_names = (readers.CIFAR_CLASSES if dataset == "cifar10" else
+                       ["cat", "dog"] if dataset == "cats_dogs" else
+                       [] if dataset == "regression1d" else
+                       [str(c) for c in range(int(arrays["train"][1].max()) + 1)])
+    if val_split:
+        train, val = split_validation(*arrays["train"], val_split, seed,
+                                      stratify=dataset != "regression1d")
+    else:
+        train, val = arrays["train"], arrays["test"]
+    return Splits(train, val, arrays["test"], class_names, source, eval_split, skipped)

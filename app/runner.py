@@ -1,0 +1,104 @@
+"""`run_experiment(config, out_dir)`: load data, build, compile, fit, evaluate on the held-out
+split, and write the run folder:
+
+    config.json         the resolved config, data source, shapes, library versions, machine
+    history.json        per-epoch loss, metrics and learning rate (also history.csv)
+    metrics.json        final evaluation on the held-out split and how many examples it used
+    model.keras         the trained model; best.keras, the best on validation loss
+    preprocessing.json  the input scaling, for prediction
+    learning_curves.png, logs/ (TensorBoard), skipped_files.txt (when images were unreadable)
+"""
+
+import dataclasses
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from app import models, plots, training
+from app.data import load_splits
+from app.data.pipeline import Preprocessing, augmenter, make_dataset
+
+
+def environment():
+    """Library versions and the machine, recorded in config.json so a result can be traced."""
+    return {"python": sys.version.split()[0], "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "backend": keras.backend.backend(),
+            "platform": platform.platform(), "cpus": os.cpu_count(),
+            "gpus": len(tf.config.list_physical_devices("GPU"))}
+
+
+def prepare_out_dir(out_dir):
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise OSError(f"cannot write the run folder {out_dir}: {error.strerror}. "
+                      "Fix: pass --out with a writable folder.") from error
+    return out_dir
+
+
+def write_json(path, data):
+    Path(path).write_text(json.dumps(data, indent=2, default=float) + "\n")
+
+
+def run_experiment(config, out_dir, data_dir=None):
+    """Train `config` and write its run folder in `out_dir`; returns the held-out metrics."""
+    config.validate()
+    out_dir = prepare_out_dir(out_dir)
+    keras.utils.set_random_seed(config.seed)
+    splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
+                         config.seed, config.image_size)
+    if splits.skipped:
+        (out_dir / "skipped_files.txt").write_text(
+            "".join(f"{path}\t{reason}\n" for path, reason in splits.skipped))
+        print(f"Skipped {len(splits.skipped)} unreadable images; list in "
+              f"{out_dir / 'skipped_files.txt'}")
+
+    preprocess = Preprocessing.fit(splits.train[0], config.standardize)  # train split only
+    preprocess.save(out_dir / "preprocessing.json")
+    train_ds = make_dataset(*splits.train, config.batch_size, preprocess, training=True,
+                            augment=augmenter(config.augment, config.seed), seed=config.seed)
+    val_ds = make_dataset(*splits.val, config.batch_size, preprocess)
+    test_ds = make_dataset(*splits.test, config.batch_size, preprocess)
+
+    num_classes = max(splits.num_classes, 1)
+    outputs = 1 if num_classes == 2 and config.model == "cats_dogs_cnn" else num_classes
+    model = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
+                         **config.model_kwargs())
+    steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
+    loss, metrics = training.loss_and_metrics(config.dataset, num_classes)
+    model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics)
+
+    write_json(out_dir / "config.json", {
+        "config": dataclasses.asdict(config),
+        "data": {"source": splits.source, "train": len(splits.train[0]),
+                 "val": len(splits.val[0]), splits.eval_split: len(splits.test[0]),
+                 "input_shape": splits.input_shape, "class_names": splits.class_names,
+                 "skipped": len(splits.skipped)},
+        "model": {"name": config.model, "params": model.count_params()},
+        "environment": environment()})
+
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                        callbacks=training.make_callbacks(config, out_dir),
+                        shuffle=False,  # the dataset shuffles itself
+                        verbose=2 if os.environ.get("CI") else "auto")
+    write_json(out_dir / "history.json", history.history)
+    plots.learning_curves(history.history, out_dir / "learning_curves.png")
+
+    results = model.evaluate(test_ds, return_dict=True, verbose=0)
+    results.update(split=splits.eval_split, examples=len(splits.test[0]),
+                   epochs_run=len(history.history["loss"]))
+    write_json(out_dir / "metrics.json", results)
+    model.save(out_dir / "model.keras")
+    print(f"{config.name}: {splits.eval_split} " + ", ".join(
+        f"{k}={v:.4f}" for k, v in results.items() if isinstance(v, float)) + f"; run in {out_dir}")
+    return results

@@ -1,0 +1,72 @@
+"""Train an experiment: `python -m app.train EXPERIMENT [flags]`; `--list` shows them all.
+
+    python -m app.train mnist_cnn --data-dir ../shared/data --epochs 3
+    python -m app.train cifar_cnn_bn --set dropout=0.3 --set learning_rate=0.02
+"""
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from app.config import apply_overrides
+from app.data.errors import DataError
+from app.experiments import EXPERIMENTS, listing
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="python -m app.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", nargs="?", help="a name from --list")
+    p.add_argument("--list", action="store_true", help="list the experiments and exit")
+    p.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
+                   "(default: $APP_DATA_DIR, else the built-in sample)")
+    p.add_argument("--data", choices=["auto", "dir", "tfds", "sample"],
+                   help="data source; tfds downloads through tensorflow-datasets")
+    p.add_argument("--out", help="run folder (default saved_models/EXPERIMENT/TIMESTAMP)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--limit", type=int, help="at most N training and N evaluation examples")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field; repeatable")
+    return p
+
+
+def resolve_config(args):
+    """The registered config of args.experiment with the flags and --set overrides applied."""
+    config = EXPERIMENTS[args.experiment]
+    flags = [f"{key}={value}" for key, value in (
+        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
+        ("seed", args.seed), ("limit", args.limit)) if value is not None]
+    return apply_overrides(config, flags + args.set)
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.list:
+        print(f"Experiments:\n{listing()}")
+        return 0
+    if args.experiment not in EXPERIMENTS:
+        what = f"unknown experiment {args.experiment!r}" if args.experiment else "no experiment"
+        print(f"error: {what}. Choose one of:\n{listing()}", file=sys.stderr)
+        return 2
+    try:
+        config = resolve_config(args).validate()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(args.out) if args.out else Path("saved_models") / config.name / stamp
+    from app.runner import run_experiment  # late: TensorFlow takes seconds to import
+
+    try:
+        run_experiment(config, out, args.data_dir)
+    except (DataError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""What `model.compile` and `model.fit` need from a config: optimizer and learning-rate schedule,
+loss and metrics for the dataset, and the callbacks the config turns on."""
+
+import math
+
+import keras
+
+OPTIMIZERS = ("sgd", "rmsprop", "adam")
+SCHEDULES = ("constant", "inverse_time", "step", "cosine")
+
+
+def learning_rate(config, steps_per_epoch):
+    """A float or a keras LearningRateSchedule; schedules count optimizer steps (batches)."""
+    lr = config.learning_rate
+    if config.schedule == "constant":
+        return lr
+    if config.schedule == "inverse_time":  # lr0 / (1 + d * t), t in steps: report 001's alpha_t
+        return keras.optimizers.schedules.InverseTimeDecay(lr, 1, config.decay_rate)
+    if config.schedule == "step":
+        boundaries = [steps_per_epoch * e for e in
+                      range(config.step_epochs, config.epochs, config.step_epochs)]
+        values = [lr * config.step_factor**i for i in range(len(boundaries) + 1)]
+        if not boundaries:
+            return lr
+        return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    if config.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(lr, steps_per_epoch * config.epochs)
+    raise ValueError(f"unknown schedule {config.schedule!r}; expected one of {SCHEDULES}")
+
+
+def make_optimizer(config, steps_per_epoch):
+    lr = learning_rate(config, steps_per_epoch)
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(lr)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {OPTIMIZERS}")
+
+
+def loss_and_metrics(dataset, num_classes):
+    if dataset == "regression1d":
+        return "mse", ["mae"]
+    if num_classes == 2 and dataset == "cats_dogs":  # one sigmoid unit: the probability of dog
+        return "binary_crossentropy", ["accuracy"]
+    metrics = ["accuracy"]
+    if num_classes > 5:
+        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5_accuracy"))
+    return "sparse_categorical_crossentropy", metrics
+
+
+def steps_per_epoch(num_examples, batch_size):
+    return max(1, math.ceil(num_examples / batch_size))
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Puts the optimizer's current learning rate (schedules included) into each epoch's logs,
+    so history.json has it for every run, not only for ReduceLROnPlateau ones."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(
+                self.model.optimizer.learning_rate))
+
+
+def make_callbacks(config, out_dir):
+    callbacks = [LearningRateLogger(), keras.callbacks.CSVLogger(str(out_dir / "history.csv"))]
+    if config.reduce_lr_patience:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            "val_loss", factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,
+            min_lr=config.min_lr, verbose=1))
+    if config.early_stopping_patience:
+        callbacks.append(keras.callbacks.EarlyStopping(
+            "val_loss", patience=config.early_stopping_patience, restore_best_weights=True,
+            verbose=1))
+    if config.checkpoint:
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            str(out_dir / "best.keras"), monitor="val_loss", save_best_only=True))
+    if config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs")))
+    return callbacks
