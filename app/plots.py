@@ -16,7 +16,7 @@ def learning_curves(history, path):
         ax.plot(epochs, history[name], label="train" if name != "learning_rate" else "rate")
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], label="validation")
-        if name == "learning_rate":
+        if name == "learning_rate" and min(history[name]) > 0:
             ax.set_yscale("log")
         ax.set(title=name, xlabel="epoch")
         ax.grid(alpha=0.3)

@@ -19,6 +19,8 @@ from app.data.errors import DataError
 SAMPLE_DIR = Path(__file__).parent / "sample"
 DATASETS = ("mnist", "cifar10", "cats_dogs", "circles", "regression1d")
 SOURCES = ("auto", "dir", "tfds", "sample")
+CLASS_NAMES = {"mnist": [str(d) for d in range(10)], "cifar10": readers.CIFAR_CLASSES,
+               "cats_dogs": ["cat", "dog"], "circles": ["outer", "inner"], "regression1d": []}
 SAMPLE_BANNER = (
     "*** Training on the small built-in sample of {dataset} (a small subset): results are "
     "not meaningful.\n*** For the full data pass --data-dir DIR (or set APP_DATA_DIR), a folder "
@@ -135,10 +137,7 @@ def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, see
     else:
         arrays = _load_arrays(dataset, source, root, seed)
         arrays = {k: _subset(*v, limit, rng) for k, v in arrays.items()}
-        class_names = (readers.CIFAR_CLASSES if dataset == "cifar10" else
-                       ["cat", "dog"] if dataset == "cats_dogs" else
-                       [] if dataset == "regression1d" else
-                       [str(c) for c in range(int(arrays["train"][1].max()) + 1)])
+        class_names = CLASS_NAMES[dataset]
     if val_split:
         train, val = split_validation(*arrays["train"], val_split, seed,
                                       stratify=dataset != "regression1d")

@@ -1,0 +1,132 @@
+"""The data layer: format readers on the real shared files, image folders with bad files,
+splits and preprocessing statistics."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.data import DataError, load_splits, split_validation
+from app.data.images import decode, list_labeled, load_images
+from app.data.pipeline import Preprocessing, make_dataset
+from app.data.readers import read_cifar10, read_idx, read_mnist, write_idx
+
+
+def test_idx_round_trip(tmp_path):
+    array = np.random.default_rng(0).integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    for name in ("x.idx", "x.idx.gz"):
+        write_idx(tmp_path / name, array)
+        assert np.array_equal(read_idx(tmp_path / name), array)
+
+
+def test_idx_bad_magic_and_truncation(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x12\x34\x56\x78")
+    with pytest.raises(DataError, match="not an idx file"):
+        read_idx(tmp_path / "bad")
+    write_idx(tmp_path / "ok", np.zeros((4, 3), np.uint8))
+    (tmp_path / "cut").write_bytes((tmp_path / "ok").read_bytes()[:-2])
+    with pytest.raises(DataError, match="truncated"):
+        read_idx(tmp_path / "cut")
+
+
+def test_full_mnist_from_shared_data(shared_data):
+    splits = read_mnist(shared_data / "mnist")
+    (x, y), (xt, yt) = splits["train"], splits["test"]
+    assert x.shape == (60000, 28, 28, 1) and xt.shape == (10000, 28, 28, 1)
+    # Per-digit counts from ../shared/data/SOURCES.md
+    assert np.bincount(y).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert np.bincount(yt).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_partial_cifar_batches_read_by_real_row_count(shared_data):
+    splits = read_cifar10(shared_data / "cifar10" / "cifar-10-batches-py")
+    (x, y), (xt, yt) = splits["train"], splits["test"]
+    assert x.shape == (5170, 32, 32, 3) and xt.shape == (1017, 32, 32, 3)
+    assert np.bincount(yt, minlength=10).tolist() == [105, 93, 100, 104, 92, 87, 114, 102, 110, 110]
+    assert np.bincount(y[:1102], minlength=10).tolist() == [107, 123, 109, 106, 106, 95, 121,
+                                                             110, 109, 116]
+
+
+def _write_bad_folder(root):
+    """A class folder with one file of every kind the loader must handle."""
+    rng = np.random.default_rng(0)
+    noise = lambda mode, shape: Image.fromarray(  # noqa: E731
+        rng.integers(0, 256, shape, dtype=np.uint8), mode)
+    cat, dog = root / "cat", root / "dog"
+    cat.mkdir(parents=True)
+    dog.mkdir()
+    noise("RGB", (80, 60, 3)).save(cat / "rgb.jpg")
+    noise("L", (50, 50)).save(cat / "gray.jpg")
+    noise("RGBA", (40, 70, 4)).save(cat / "rgba.png")
+    noise("RGB", (64, 64, 3)).convert("CMYK").save(cat / "cmyk.jpg")
+    Image.new("RGB", (64, 64), "white").save(cat / "blank.jpg")
+    (cat / "empty.jpg").write_bytes(b"")
+    (cat / "notes.jpg").write_text("not an image at all")
+    whole = (cat / "rgb.jpg").read_bytes()
+    (cat / "truncated.jpg").write_bytes(whole[: len(whole) // 2])
+    (cat / "readme.txt").write_text("hello")
+    noise("RGB", (90, 90, 3)).save(dog / "dog.jpg")
+    return {"blank.jpg": "nearly uniform", "empty.jpg": "empty file", "notes.jpg": "not an image",
+            "truncated.jpg": "truncated or corrupt", "readme.txt": "unsupported extension"}
+
+
+def test_bad_images_are_skipped_with_reasons(tmp_path):
+    expected = _write_bad_folder(tmp_path)
+    paths, labels, classes = list_labeled(tmp_path)
+    assert classes == ["cat", "dog"] and len(paths) == 10
+    x, kept, skipped = load_images(paths, 32, progress=False)
+    assert x.shape == (5, 32, 32, 3) and x.dtype == np.uint8
+    reasons = {path.split("/")[-1]: reason for path, reason in skipped}
+    assert set(reasons) == set(expected)
+    for name, reason in expected.items():
+        assert reasons[name].startswith(reason), (name, reasons[name])
+    assert labels[kept].tolist() == [0, 0, 0, 0, 1]
+
+
+def test_flat_kaggle_layout_and_wrong_layouts(tmp_path):
+    for name in ("cat.1.jpg", "cat.2.jpg", "dog.1.jpg"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    _, labels, classes = list_labeled(tmp_path)
+    assert classes == ["cat", "dog"] and labels.tolist() == [0, 0, 1]
+    (tmp_path / "empty_class" / "cat").mkdir(parents=True)
+    (tmp_path / "empty_class" / "dog").mkdir()
+    with pytest.raises(DataError, match="at least two non-empty classes"):
+        list_labeled(tmp_path / "empty_class")
+    with pytest.raises(DataError, match="does not exist"):
+        list_labeled(tmp_path / "missing")
+
+
+def test_decode_resizes_any_mode_to_rgb(tmp_path):
+    Image.fromarray(np.arange(100 * 30, dtype=np.uint8).reshape(30, 100) % 251, "L").save(
+        tmp_path / "g.png")
+    array, reason = decode(tmp_path / "g.png", 16)
+    assert reason is None and array.shape == (16, 16, 3)
+    assert np.array_equal(array[..., 0], array[..., 2])  # grey stays grey
+
+
+def test_stratified_validation_split_is_seeded():
+    y = np.repeat(np.arange(10), 20)
+    (x1, _), (xv, yv) = split_validation(np.arange(200), y, 0.1, seed=3)
+    (x2, _), _ = split_validation(np.arange(200), y, 0.1, seed=3)
+    assert np.bincount(yv).tolist() == [2] * 10 and np.array_equal(x1, x2)
+    assert not set(x1) & set(xv)
+
+
+def test_standardization_statistics_come_from_train_only():
+    splits = load_splits("cifar10", data="sample", val_split=0.1, progress=False)
+    prep = Preprocessing.fit(splits.train[0], standardize=True)
+    train = splits.train[0].reshape(-1, 3) / 255.0
+    assert prep.stats["mean"] == pytest.approx(train.mean(0).tolist())
+    both = np.concatenate([splits.train[0], splits.test[0]]).reshape(-1, 3) / 255.0
+    assert prep.stats["mean"] != pytest.approx(both.mean(0).tolist(), abs=1e-6)
+    batch = next(iter(make_dataset(*splits.train, len(splits.train[0]), prep)))[0].numpy()
+    assert batch.mean((0, 1, 2)) == pytest.approx([0, 0, 0], abs=1e-4)
+    assert batch.std((0, 1, 2)) == pytest.approx([1, 1, 1], abs=1e-3)
+
+
+def test_image_folder_splits_report_skipped_files(tmp_path):
+    for split in ("train", "validation"):
+        _write_bad_folder(tmp_path / "cats_dogs" / split)
+    splits = load_splits("cats_dogs", data_dir=tmp_path, val_split=0, image_size=24,
+                         progress=False)
+    assert splits.train[0].shape == (5, 24, 24, 3) and splits.eval_split == "validation"
+    assert len(splits.skipped) == 10
