@@ -4,7 +4,17 @@
 import dataclasses
 from dataclasses import dataclass
 
-from app.models import hyperparameters
+from app.data import DATASETS, SOURCES
+from app.data.augment import AUGMENTATIONS
+from app.data.images import RESIZE
+from app.data.preprocess import NORMALIZATIONS
+from app.models import MODELS, hyperparameters
+from app.training import OPTIMIZERS, SCHEDULES
+
+CHOICES = {"dataset": DATASETS, "model": MODELS, "data": SOURCES, "resize": RESIZE,
+           "normalize": NORMALIZATIONS, "augment": AUGMENTATIONS,
+           "augment_on": ("auto", "pipeline", "model"), "optimizer": OPTIMIZERS,
+           "schedule": SCHEDULES}
 
 
 @dataclass(frozen=True)
@@ -18,8 +28,12 @@ class Config:
     limit: int = 0  # at most this many train and held-out examples; 0 = all
     val_split: float = 0.1  # stratified validation fraction of train; 0 = source's own split
     image_size: int = 64  # pixels, for image-folder datasets
-    standardize: bool = False  # per-channel statistics of the training split
-    augment: str = "none"  # a name in app.data.pipeline.AUGMENTATIONS
+    resize: str = "squash"  # image folders: squash | pad (keep aspect) | crop (center crop)
+    normalize: str = "scale"  # scale to [0, 1] | standardize per channel | zca whitening
+    augment: str = "none"  # a name in app.data.augment.AUGMENTATIONS
+    augment_on: str = "auto"  # pipeline (tf.data) | model (inside it) | auto (model on a GPU)
+    cutout: float = 0.0  # probability of erasing a random patch of each training image
+    mixup: float = 0.0  # MixUp's alpha; 0 = off
     # Model hyperparameters, passed to the builder when it takes them
     init: str = "glorot"
     l2: float = 0.0
@@ -53,6 +67,9 @@ class Config:
         return {k: getattr(self, k) for k in hyperparameters(self.model) if hasattr(self, k)}
 
     def validate(self):
+        for key, valid in CHOICES.items():
+            if getattr(self, key) not in valid:
+                raise ValueError(f"{key}={getattr(self, key)!r} is not one of {list(valid)}")
         if self.schedule != "constant" and self.reduce_lr_patience:
             raise ValueError(
                 f"{self.name}: schedule={self.schedule!r} and reduce_lr_patience="

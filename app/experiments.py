@@ -17,7 +17,7 @@ def _variant(base, name, description, **changes):
 # The CIFAR-10 improvement ladder of reports 000 and 002: each rung adds one thing.
 _plain = _variant(_cifar, "cifar_cnn", "CIFAR-10 CNN (1.19M), plain SGD 0.1: ladder rung 1")
 _std = _variant(_plain, "cifar_cnn_std", "+ per-channel standardization: rung 2",
-                standardize=True)
+                normalize="standardize")
 _aug = _variant(_std, "cifar_cnn_aug", "+ random crop (pad 4) and horizontal flip: rung 3",
                 augment="crop_flip")
 # Momentum 0.9 multiplies the effective step by 10: the rate drops from 0.1 to 0.01.
@@ -42,7 +42,7 @@ _EXPERIMENTS = [
              model="mnist_cnn_light"),
     _plain, _std, _aug, _mom, _drop, _bn, _adam,
     _variant(_cifar, "cifar_mlp", "3072-4096-4096-10 sigmoid MLP, SGD momentum (report 003)",
-             model="cifar_mlp", standardize=True, learning_rate=0.01, momentum=0.9),
+             model="cifar_mlp", normalize="standardize", learning_rate=0.01, momentum=0.9),
     _variant(_mom, "cifar_cnn_wide", "wider CIFAR CNN (17.4M) with crops, flips, momentum "
              "(report 003)", model="cifar_cnn_wide", batchnorm=True, learning_rate=0.05),
     _variant(_mom, "cifar_resnet18", "ResNet-18 (CIFAR stem), SGD 0.1 momentum, cosine, L2 5e-4 "

@@ -1,4 +1,4 @@
-"""PNG plots of a run: learning curves from a history dict."""
+"""PNG plots: learning curves from a history dict, and grids of images."""
 
 import matplotlib
 
@@ -21,6 +21,25 @@ def learning_curves(history, path):
         ax.set(title=name, xlabel="epoch")
         ax.grid(alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def image_grid(images, path, columns, titles=None, suptitle=None, cell=1.6):
+    """Save uint8 images (N, H, W, C) as a grid `columns` wide, with optional per-image titles."""
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(cell * columns, cell * rows + 0.4),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            image = images[i]
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+            if titles and titles[i]:
+                ax.set_title(titles[i], fontsize=8)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -21,8 +21,10 @@ import numpy as np
 import tensorflow as tf
 
 from app import models, plots, training
+from app.data import augment as aug
 from app.data import load_splits
-from app.data.pipeline import Preprocessing, augmenter, make_dataset
+from app.data.pipeline import make_dataset
+from app.data.preprocess import Preprocessing
 
 
 def environment():
@@ -50,32 +52,50 @@ def write_json(path, data):
     Path(path).write_text(json.dumps(data, indent=2, default=float) + "\n")
 
 
+def dense_labels(y, outputs):
+    """Class indices as one-hot (or (N, 1) float for one output unit): the form mixup needs."""
+    return (y.astype(np.float32)[:, None] if outputs == 1 else
+            np.eye(outputs, dtype=np.float32)[y])
+
+
+def make_datasets(config, splits, outputs, preprocess):
+    """(train, val, test) tf.data pipelines and the augmentation layers that go in the model."""
+    pipeline_side, model_side = aug.place(
+        aug.augment_layers(config.augment, config.cutout, config.seed), config.augment_on)
+    mix = aug.mixup(config.mixup, config.seed) if config.mixup else None
+    label = (lambda y: dense_labels(y, outputs)) if mix else (lambda y: y)
+    train = make_dataset(splits.train[0], label(splits.train[1]), config.batch_size, preprocess,
+                         training=True, augment=pipeline_side, mix=mix, seed=config.seed)
+    val, test = (make_dataset(x, label(y), config.batch_size, preprocess)
+                 for x, y in (splits.val, splits.test))
+    return train, val, test, model_side
+
+
 def run_experiment(config, out_dir, data_dir=None):
     """Train `config` and write its run folder in `out_dir`; returns the held-out metrics."""
     config.validate()
     out_dir = prepare_out_dir(out_dir)
     keras.utils.set_random_seed(config.seed)
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
-                         config.seed, config.image_size)
+                         config.seed, config.image_size, resize=config.resize)
     if splits.skipped:
         (out_dir / "skipped_files.txt").write_text(
             "".join(f"{path}\t{reason}\n" for path, reason in splits.skipped))
         print(f"Skipped {len(splits.skipped)} unreadable images; list in "
               f"{out_dir / 'skipped_files.txt'}")
 
-    preprocess = Preprocessing.fit(splits.train[0], config.standardize)  # train split only
-    preprocess.save(out_dir / "preprocessing.json")
-    train_ds = make_dataset(*splits.train, config.batch_size, preprocess, training=True,
-                            augment=augmenter(config.augment, config.seed), seed=config.seed)
-    val_ds = make_dataset(*splits.val, config.batch_size, preprocess)
-    test_ds = make_dataset(*splits.test, config.batch_size, preprocess)
+    preprocess = Preprocessing.fit(splits.train[0], config.normalize, config.seed)  # train only
+    preprocess.save(out_dir)
+    outputs = models.output_units(config.model, max(splits.num_classes, 1))
+    train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs, preprocess)
 
-    num_classes = max(splits.num_classes, 1)
-    outputs = 1 if num_classes == 2 and config.model == "cats_dogs_cnn" else num_classes
     model = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
                          **config.model_kwargs())
+    params = model.count_params()
+    if model_side:
+        model = aug.with_augmentation(model, model_side)
     steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
-    loss, metrics = training.loss_and_metrics(config.dataset, num_classes)
+    loss, metrics = training.loss_and_metrics(config.dataset, outputs, one_hot=bool(config.mixup))
     model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics)
 
     write_json(out_dir / "config.json", {
@@ -84,7 +104,8 @@ def run_experiment(config, out_dir, data_dir=None):
                  "val": len(splits.val[0]), splits.eval_split: len(splits.test[0]),
                  "input_shape": splits.input_shape, "class_names": splits.class_names,
                  "skipped": len(splits.skipped)},
-        "model": {"name": config.model, "params": model.count_params()},
+        "model": {"name": config.model, "params": params, "outputs": outputs,
+                  "augment_in_model": [type(layer).__name__ for layer in model_side]},
         "environment": environment()})
 
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,

@@ -62,7 +62,7 @@ def main(argv=None):
 
     try:
         run_experiment(config, out, args.data_dir)
-    except (DataError, OSError) as error:
+    except (DataError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -39,15 +39,19 @@ def make_optimizer(config, steps_per_epoch):
     raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {OPTIMIZERS}")
 
 
-def loss_and_metrics(dataset, num_classes):
+def loss_and_metrics(dataset, outputs, one_hot=False):
+    """Loss and metrics for a model with `outputs` units; one_hot: labels are dense vectors
+    (mixup makes them so) rather than class indices."""
     if dataset == "regression1d":
         return "mse", ["mae"]
-    if num_classes == 2 and dataset == "cats_dogs":  # one sigmoid unit: the probability of dog
+    if outputs == 1:  # one sigmoid unit: the probability of the second class
         return "binary_crossentropy", ["accuracy"]
     metrics = ["accuracy"]
-    if num_classes > 5:
-        metrics.append(keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5_accuracy"))
-    return "sparse_categorical_crossentropy", metrics
+    if outputs > 5:
+        top5 = keras.metrics.TopKCategoricalAccuracy if one_hot else \
+            keras.metrics.SparseTopKCategoricalAccuracy
+        metrics.append(top5(5, name="top5_accuracy"))
+    return ("categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"), metrics
 
 
 def steps_per_epoch(num_examples, batch_size):

@@ -7,7 +7,8 @@ from PIL import Image
 
 from app.data import DataError, load_splits, split_validation
 from app.data.images import decode, list_labeled, load_images
-from app.data.pipeline import Preprocessing, make_dataset
+from app.data.pipeline import make_dataset
+from app.data.preprocess import Preprocessing
 from app.data.readers import read_cifar10, read_idx, read_mnist, write_idx
 
 
@@ -113,7 +114,7 @@ def test_stratified_validation_split_is_seeded():
 
 def test_standardization_statistics_come_from_train_only():
     splits = load_splits("cifar10", data="sample", val_split=0.1, progress=False)
-    prep = Preprocessing.fit(splits.train[0], standardize=True)
+    prep = Preprocessing.fit(splits.train[0], "standardize")
     train = splits.train[0].reshape(-1, 3) / 255.0
     assert prep.stats["mean"] == pytest.approx(train.mean(0).tolist())
     both = np.concatenate([splits.train[0], splits.test[0]]).reshape(-1, 3) / 255.0

@@ -68,8 +68,9 @@ def test_list_and_unknown_experiment(capsys):
 @pytest.mark.parametrize("flag, message", [
     ("batch_sise=3", "unknown config key 'batch_sise'"),
     ("epochs=ten", "epochs takes a value of type int, got 'ten'"),
-    ("standardize=maybe", "standardize takes true or false"),
+    ("batchnorm=maybe", "batchnorm takes true or false"),
     ("epochs", "--set takes key=value"),
+    ("optimizer=adamw", "optimizer='adamw' is not one of ['sgd', 'rmsprop', 'adam']"),
 ])
 def test_bad_overrides_are_clear_errors(flag, message, capsys, tmp_path):
     assert train(tmp_path, "mnist_cnn", "--set", flag) == 2

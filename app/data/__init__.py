@@ -104,7 +104,7 @@ def _load_arrays(dataset, source, root, seed):
     return read(_folder(root, dataset))
 
 
-def _load_image_folders(root, limit, image_size, blank_std, rng, progress):
+def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resize):
     folder = _folder(root, "cats_dogs")
     out, skipped = {}, []
     for split in ("train", "validation"):
@@ -112,14 +112,14 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress):
         if limit and limit < len(paths):  # limit before decoding: a quick run decodes little
             keep = np.sort(rng.permutation(len(paths))[:limit])
             paths, labels = [paths[i] for i in keep], labels[keep]
-        x, kept, bad = images.load_images(paths, image_size, blank_std, progress)
+        x, kept, bad = images.load_images(paths, image_size, blank_std, progress, resize)
         out[split] = (x, labels[kept])
         skipped += bad
     return out, class_names, skipped
 
 
 def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, seed=0,
-                image_size=64, blank_std=images.BLANK_STD, progress=True):
+                image_size=64, blank_std=images.BLANK_STD, progress=True, resize="squash"):
     """Load `dataset` as Splits. `limit` keeps at most that many training and held-out examples;
     `val_split` carves a stratified validation set from train (0: use the source's validation
     split, which image folders have)."""
@@ -132,7 +132,7 @@ def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, see
     skipped, eval_split = [], "test"
     if dataset == "cats_dogs" and source != "tfds":
         arrays, class_names, skipped = _load_image_folders(root, limit, image_size, blank_std,
-                                                           rng, progress)
+                                                           rng, progress, resize)
         arrays["test"], eval_split = arrays.pop("validation"), "validation"
     else:
         arrays = _load_arrays(dataset, source, root, seed)

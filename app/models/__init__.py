@@ -50,6 +50,13 @@ def hyperparameters(name):
     return {p.name: p.default for p in params if p.name not in ("input_shape", "num_classes")}
 
 
+def output_units(name, num_classes):
+    """Output units for `num_classes` classes: builders whose default is one unit (a sigmoid
+    for two classes, or a regression value) keep one."""
+    default = inspect.signature(get_builder(name)).parameters["num_classes"].default
+    return 1 if default == 1 else num_classes
+
+
 def build(name, **kwargs):
     """Build the model `name` at its default shapes, overridden by `kwargs`."""
     return get_builder(name)(**kwargs)

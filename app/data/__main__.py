@@ -1,0 +1,107 @@
+"""Data tools.
+
+    python -m app.data check DIR        readable files per class, and every bad file with why
+    python -m app.data preview EXPERIMENT [--data-dir DIR]   PNG grid of augmented examples
+
+`check` takes a class folder (DIR/<class>/*.jpg or Kaggle's flat DIR/<class>.<id>.jpg), an
+unlabeled folder (DIR/<id>.jpg) or a dataset root whose subfolders are splits
+(cats_dogs/{train,validation,test1}); it exits 1 when any file is unusable."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.data.errors import DataError
+from app.data.images import BLANK_STD, group_files, load_images
+
+
+def split_folders(folder):
+    """{split: folder}: a dataset root's subfolders when one of them holds class folders
+    (cats_dogs/{train,validation,test1}), else the folder itself."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return {folder.name: folder}  # group_files says what is wrong
+    subdirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    is_root = any(q.is_dir() for d in subdirs for q in d.iterdir())
+    return {d.name: d for d in subdirs} if is_root else {folder.name: folder}
+
+
+def check(folder, blank_std=BLANK_STD):
+    """Print per split and class how many files are readable; returns every (path, reason)."""
+    bad_all = []
+    for split, path in split_folders(folder).items():
+        groups = group_files(path)
+        print(f"{split}/ ({path})")
+        for name, paths in groups.items():
+            _, _, bad = load_images(paths, 32, blank_std, progress=False)
+            print(f"  {name:<14} {len(paths) - len(bad):>7} readable  {len(bad):>5} unusable")
+            bad_all += bad
+    for path, reason in bad_all:
+        print(f"  unusable: {path}: {reason}")
+    print(f"{len(bad_all)} unusable files" if bad_all else "all files readable")
+    return bad_all
+
+
+def preview(experiment, data_dir, out, rows=6, views=6):
+    """Save a grid: each row one training image, then `views` augmented versions of it."""
+    import keras
+
+    from app.data import load_splits
+    from app.data.augment import augment_layers
+    from app.experiments import EXPERIMENTS
+    from app.plots import image_grid
+
+    config = EXPERIMENTS[experiment]
+    keras.utils.set_random_seed(config.seed)
+    splits = load_splits(config.dataset, config.data, data_dir, limit=rows * 10, val_split=0,
+                         seed=config.seed, image_size=config.image_size, resize=config.resize)
+    stack = augment_layers(config.augment, config.cutout, config.seed)
+    x = splits.train[0][:rows].astype(np.float32)
+    columns = [x]
+    for _ in range(views):
+        y = x
+        for layer in stack:
+            y = layer(y, training=True)
+        columns.append(keras.ops.convert_to_numpy(y))
+    grid = np.stack(columns, axis=1).reshape(-1, *x.shape[1:])
+    titles = ["original" if i % (views + 1) == 0 else "" for i in range(len(grid))]
+    image_grid(np.clip(grid, 0, 255).astype(np.uint8), out, columns=views + 1, titles=titles,
+               suptitle=f"{experiment}: augment={config.augment}, cutout={config.cutout}")
+    print(f"saved {out}")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m app.data", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="report unreadable, corrupt and blank images")
+    c.add_argument("folder", type=Path)
+    c.add_argument("--blank-std", type=float, default=BLANK_STD,
+                   help="pixel std (0-255) under which an image counts as nearly uniform")
+    v = sub.add_parser("preview", help="save a PNG grid of augmented training examples")
+    v.add_argument("experiment")
+    v.add_argument("--data-dir")
+    v.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    try:
+        if args.command == "check":
+            return 1 if check(args.folder, args.blank_std) else 0
+        from app.experiments import EXPERIMENTS, listing
+
+        if args.experiment not in EXPERIMENTS:
+            print(f"error: unknown experiment {args.experiment!r}. Choose one of:\n{listing()}",
+                  file=sys.stderr)
+            return 2
+        out = args.out or Path("saved_models") / "preview" / f"{args.experiment}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        preview(args.experiment, args.data_dir, out)
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Data augmentation from Keras preprocessing layers, by name, plus cutout and mixup.
+
+The layers work on float images in 0-255 (Keras' default value range), before normalization.
+They run where the config says: `augment_on="pipeline"` maps them over batches in tf.data, in
+parallel with training (the faster choice on a CPU, where the model already keeps every core
+busy and tf.data overlaps the two); `augment_on="model"` moves the geometric ones inside the
+model so they run on the accelerator (there they see normalized inputs, which only the color and
+erasing layers mind: those stay in the pipeline); "auto" picks "model" when there is a GPU."""
+
+import keras
+import tensorflow as tf
+from keras import layers
+
+GEOMETRIC = (layers.RandomFlip, layers.RandomRotation, layers.RandomShear, layers.RandomZoom,
+             layers.RandomTranslation)
+
+
+def _cats_dogs(seed):
+    # Report 001: rotation <= 15 degrees, shear <= 10 degrees (tan 10deg = 0.176 of the width),
+    # zoom <= 20%, horizontal flip, shifts <= 10%; ImageDataGenerator's default fill is nearest.
+    return [layers.RandomRotation(15 / 360, fill_mode="nearest", seed=seed),
+            layers.RandomShear(x_factor=0.176, fill_mode="nearest", seed=seed),
+            layers.RandomZoom(0.2, fill_mode="nearest", seed=seed),
+            layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=seed)]
+
+
+def _crop_flip(seed):
+    # Pad-4-and-crop as a per-image random shift of up to 4 px (0.125 x 32) with zero fill;
+    # keras' RandomCrop would crop every image of a batch at the same offset.
+    return [layers.RandomFlip("horizontal", seed=seed),
+            layers.RandomTranslation(0.125, 0.125, fill_mode="constant", interpolation="nearest",
+                                     seed=seed)]
+
+
+AUGMENTATIONS = {
+    "none": lambda seed: [],
+    "crop_flip": _crop_flip,
+    # Digits must not be flipped: small shifts and rotations only (report 004's choice).
+    "shift_rotate": lambda seed: [
+        layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+        layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed)],
+    "cats_dogs": _cats_dogs,
+    # Report 001's suggestion for dark images: brightness and contrast on top of its geometry.
+    "cats_dogs_color": lambda seed: [*_cats_dogs(seed),
+                                     layers.RandomBrightness(0.2, seed=seed),
+                                     layers.RandomContrast(0.2, seed=seed)],
+}
+
+
+def augment_layers(name, cutout=0.0, seed=None):
+    """The list of layers for augmentation `name`, with RandomErasing (cutout) if cutout > 0."""
+    if name not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {name!r}; expected one of {list(AUGMENTATIONS)}")
+    stack = AUGMENTATIONS[name](seed)
+    if cutout:  # erase one patch of 2-33% of the image with probability `cutout`
+        stack.append(layers.RandomErasing(factor=cutout, seed=seed))
+    return stack
+
+
+def resolve_augment_on(augment_on):
+    if augment_on == "auto":
+        return "model" if tf.config.list_physical_devices("GPU") else "pipeline"
+    if augment_on not in ("pipeline", "model"):
+        raise ValueError(f"augment_on must be auto, pipeline or model, got {augment_on!r}")
+    return augment_on
+
+
+def place(stack, augment_on):
+    """(layers for the tf.data pipeline, layers for inside the model)."""
+    if resolve_augment_on(augment_on) == "pipeline":
+        return stack, []
+    return ([layer for layer in stack if not isinstance(layer, GEOMETRIC)],
+            [layer for layer in stack if isinstance(layer, GEOMETRIC)])
+
+
+def with_augmentation(model, stack):
+    """`model` behind the augmentation layers (active only in training), as one keras.Model."""
+    inputs = keras.Input(model.input_shape[1:])
+    x = inputs
+    for layer in stack:
+        x = layer(x)
+    return keras.Model(inputs, model(x), name=f"{model.name}_augmented")
+
+
+def mixup(alpha, seed=None):
+    """A batch function mixing images and dense (one-hot, or (N, 1) binary) float labels with
+    Beta(alpha, alpha) weights."""
+    layer = layers.MixUp(alpha=alpha, seed=seed)
+
+    def apply(x, y):
+        out = layer({"images": x, "labels": y}, training=True)
+        return out["images"], out["labels"]
+
+    return apply

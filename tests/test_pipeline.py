@@ -1,0 +1,106 @@
+"""Pipeline features: resize modes, ZCA, augmentation placement and randomness, mixup, and the
+`python -m app.data` check and preview commands."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.data.__main__ import main as data_main
+from app.data.augment import augment_layers, mixup, place
+from app.data.images import decode
+from app.data.pipeline import make_dataset
+from app.data.preprocess import Preprocessing, zca_fit
+from app.train import main as train_main
+from tests.test_data import _write_bad_folder
+
+
+def test_resize_modes_keep_or_crop_the_aspect_ratio(tmp_path):
+    image = np.full((20, 40, 3), 200, np.uint8)  # wide, bright
+    image[:, :20] = 50  # left half dark
+    Image.fromarray(image).save(tmp_path / "wide.png")
+    pad, _ = decode(tmp_path / "wide.png", 20, resize="pad")
+    crop, _ = decode(tmp_path / "wide.png", 20, resize="crop")
+    squash, _ = decode(tmp_path / "wide.png", 20, resize="squash")
+    assert pad[0].max() == 0 and pad[10, 2] == pytest.approx(50, abs=2)  # black bars top/bottom
+    assert crop[:, 0].mean() == pytest.approx(50, abs=2) and crop.min() > 40  # center, no bars
+    assert squash[:, 0].mean() == pytest.approx(50, abs=2) and squash.min() > 40
+    assert pad.shape == crop.shape == squash.shape == (20, 20, 3)
+
+
+def test_zca_whitens_the_training_data_and_round_trips(tmp_path):
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(2000, 1)) * 40 + 128  # strongly correlated pixels
+    x = np.clip(base[:, :, None, None] + rng.normal(size=(2000, 4, 4, 3)) * 10, 0, 255)
+    x = x.astype(np.uint8)
+    mean, matrix = zca_fit(x, epsilon=1e-8)
+    white = (x.reshape(len(x), -1) / 255.0 - mean) @ matrix
+    assert np.cov(white.T) == pytest.approx(np.eye(48), abs=0.05)
+    prep = Preprocessing.fit(x, "zca")
+    prep.save(tmp_path)
+    again = Preprocessing.load(tmp_path)
+    batch = x[:8].astype(np.float32)
+    assert np.allclose(prep(batch).numpy(), again(batch).numpy())
+
+
+def test_augmented_views_change_every_epoch_and_repeat_with_the_seed():
+    x = np.random.default_rng(0).integers(0, 255, (1, 32, 32, 3), dtype=np.uint8)
+
+    def two_epochs():
+        keras.utils.set_random_seed(5)
+        ds = make_dataset(x, np.zeros(1), 1, Preprocessing(), training=True,
+                          augment=augment_layers("cats_dogs", seed=5), seed=5)
+        return [next(iter(ds))[0].numpy() for _ in range(2)]
+
+    first, second = two_epochs()
+    assert not np.allclose(first, second)  # a new random view each epoch
+    again = two_epochs()
+    assert np.allclose(first, again[0]) and np.allclose(second, again[1])
+
+
+def test_mixup_mixes_images_and_labels():
+    x = np.stack([np.zeros((8, 8, 3)), np.full((8, 8, 3), 255)]).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)
+    mixed_x, mixed_y = mixup(0.4, seed=1)(x, y)
+    mixed_y = mixed_y.numpy()
+    assert mixed_y.sum(1) == pytest.approx([1, 1])
+    assert mixed_x.numpy()[0].mean() == pytest.approx(255 * mixed_y[0, 1], rel=1e-4)
+
+
+def test_cutout_mixup_and_model_side_augmentation_train(tmp_path):
+    run = tmp_path / "run"
+    assert train_main(["cifar_cnn_aug", "--data", "sample", "--limit", "32", "--epochs", "1",
+                       "--batch-size", "16", "--out", str(run), "--set", "cutout=0.5",
+                       "--set", "mixup=0.2", "--set", "augment_on=model"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["augment_in_model"] == ["RandomFlip", "RandomTranslation"]
+    assert config["model"]["params"] == 1_191_170
+    model = keras.saving.load_model(run / "model.keras")
+    assert any(isinstance(layer, keras.layers.RandomFlip) for layer in model.layers)
+    assert model.loss == "categorical_crossentropy"  # mixup's soft labels
+
+
+def test_only_geometric_augmentation_moves_into_the_model():
+    pipeline_side, model_side = place(augment_layers("cats_dogs_color", cutout=0.5), "model")
+    assert [type(layer).__name__ for layer in pipeline_side] == [
+        "RandomBrightness", "RandomContrast", "RandomErasing"]
+    assert len(model_side) == 5
+    assert place(model_side, "pipeline") == (model_side, [])
+
+
+def test_check_command_lists_every_bad_file(tmp_path, capsys):
+    expected = _write_bad_folder(tmp_path / "train")
+    assert data_main(["check", str(tmp_path / "train")]) == 1
+    out = capsys.readouterr().out
+    assert "cat                  4 readable      5 unusable" in out
+    assert "dog                  1 readable      0 unusable" in out
+    for name, reason in expected.items():
+        assert f"{name}: {reason}" in out
+
+
+def test_preview_writes_a_grid(tmp_path):
+    assert data_main(["preview", "cifar_cnn_aug", "--out", str(tmp_path / "p.png")]) == 0
+    assert Image.open(tmp_path / "p.png").size[0] > 500
+    assert data_main(["preview", "nope"]) == 2
