@@ -104,3 +104,20 @@ def test_preview_writes_a_grid(tmp_path):
     assert data_main(["preview", "cifar_cnn_aug", "--out", str(tmp_path / "p.png")]) == 0
     assert Image.open(tmp_path / "p.png").size[0] > 500
     assert data_main(["preview", "nope"]) == 2
+
+
+def test_training_on_a_folder_with_bad_files_skips_exactly_them(tmp_path):
+    expected = {}
+    for split in ("train", "validation"):
+        expected |= {f"{split}/{k}": v for k, v in
+                     _write_bad_folder(tmp_path / "data" / "cats_dogs" / split).items()}
+    run = tmp_path / "run"
+    assert train_main(["cats_dogs", "--data-dir", str(tmp_path / "data"), "--epochs", "1",
+                       "--out", str(run)]) == 0
+    lines = (run / "skipped_files.txt").read_text().splitlines()
+    skipped = {"/".join(path.split("/")[-3::2]): reason for path, reason in
+               (line.split("\t") for line in lines)}
+    assert set(skipped) == set(expected)
+    for key, reason in expected.items():
+        assert skipped[key].startswith(reason)
+    assert json.loads((run / "config.json").read_text())["data"]["skipped"] == 10

@@ -2,6 +2,7 @@
 
     python -m app.data check DIR        readable files per class, and every bad file with why
     python -m app.data preview EXPERIMENT [--data-dir DIR]   PNG grid of augmented examples
+    python -m app.data throughput EXPERIMENT [--data-dir DIR]  images/s of the input pipeline
 
 `check` takes a class folder (DIR/<class>/*.jpg or Kaggle's flat DIR/<class>.<id>.jpg), an
 unlabeled folder (DIR/<id>.jpg) or a dataset root whose subfolders are splits
@@ -72,6 +73,34 @@ def preview(experiment, data_dir, out, rows=6, views=6):
     print(f"saved {out}")
 
 
+def throughput(experiment, data_dir, batches=50):
+    """Images per second the training pipeline of `experiment` delivers, with no model: it must
+    exceed the model's training speed, or the input is the bottleneck."""
+    import time
+
+    from app.data import load_splits
+    from app.data.preprocess import Preprocessing
+    from app.experiments import EXPERIMENTS
+    from app.models import output_units
+    from app.runner import make_datasets
+
+    config = EXPERIMENTS[experiment]
+    splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
+                         config.seed, config.image_size, resize=config.resize)
+    preprocess = Preprocessing.fit(splits.train[0], config.normalize)
+    outputs = output_units(config.model, splits.num_classes)
+    train, *_ = make_datasets(config, splits, outputs, preprocess)
+    seen, start = 0, None
+    for i, (x, _) in enumerate(train.repeat().take(batches + 5)):
+        if i == 5:  # after warm-up: graph tracing and the first prefetches
+            start, seen = time.perf_counter(), 0
+        seen += int(x.shape[0])
+    rate = seen / (time.perf_counter() - start)
+    print(f"{experiment}: input pipeline {rate:,.0f} images/s ({config.augment} augmentation, "
+          f"batch {config.batch_size}, {config.image_size} px)")
+    return rate
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m app.data", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -84,6 +113,10 @@ def main(argv=None):
     v.add_argument("experiment")
     v.add_argument("--data-dir")
     v.add_argument("--out", type=Path)
+    t = sub.add_parser("throughput", help="images/s of an experiment's input pipeline alone")
+    t.add_argument("experiment")
+    t.add_argument("--data-dir")
+    t.add_argument("--batches", type=int, default=50)
     args = p.parse_args(argv)
     try:
         if args.command == "check":
@@ -94,6 +127,9 @@ def main(argv=None):
             print(f"error: unknown experiment {args.experiment!r}. Choose one of:\n{listing()}",
                   file=sys.stderr)
             return 2
+        if args.command == "throughput":
+            throughput(args.experiment, args.data_dir, args.batches)
+            return 0
         out = args.out or Path("saved_models") / "preview" / f"{args.experiment}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         preview(args.experiment, args.data_dir, out)
