@@ -4,8 +4,9 @@ split, and write the run folder:
     config.json         the resolved config, data source, shapes, library versions, machine
     history.json        per-epoch loss, metrics and learning rate (also history.csv)
     metrics.json        final evaluation on the held-out split and how many examples it used
-    model.keras         the trained model; best.keras, the best on validation loss
-    preprocessing.json  the input scaling, for prediction
+    model.keras         the trained model, taking raw 0-255 pixels: its first layer normalizes
+                        with training-split statistics; best.keras, the best on validation loss
+    preprocessing.json  those statistics, for people
     learning_curves.png, logs/ (TensorBoard), skipped_files.txt (when images were unreadable)
 """
 
@@ -24,7 +25,7 @@ from app import models, plots, training
 from app.data import augment as aug
 from app.data import load_splits
 from app.data.pipeline import make_dataset
-from app.data.preprocess import Preprocessing
+from app.data.preprocess import fit_normalize
 
 
 def environment():
@@ -58,17 +59,25 @@ def dense_labels(y, outputs):
             np.eye(outputs, dtype=np.float32)[y])
 
 
-def make_datasets(config, splits, outputs, preprocess):
+def make_datasets(config, splits, outputs):
     """(train, val, test) tf.data pipelines and the augmentation layers that go in the model."""
     pipeline_side, model_side = aug.place(
         aug.augment_layers(config.augment, config.cutout, config.seed), config.augment_on)
     mix = aug.mixup(config.mixup, config.seed) if config.mixup else None
     label = (lambda y: dense_labels(y, outputs)) if mix else (lambda y: y)
-    train = make_dataset(splits.train[0], label(splits.train[1]), config.batch_size, preprocess,
+    train = make_dataset(splits.train[0], label(splits.train[1]), config.batch_size,
                          training=True, augment=pipeline_side, mix=mix, seed=config.seed)
-    val, test = (make_dataset(x, label(y), config.batch_size, preprocess)
-                 for x, y in (splits.val, splits.test))
+    val, test = (make_dataset(x, label(y), config.batch_size) for x, y in (splits.val, splits.test))
     return train, val, test, model_side
+
+
+def assemble(core, normalize, augmentation=()):
+    """raw 0-255 input -> model-side augmentation (training only) -> Normalize -> `core`."""
+    inputs = keras.Input(core.input_shape[1:], name="pixels")
+    x = inputs
+    for layer in (*augmentation, normalize):
+        x = layer(x)
+    return keras.Model(inputs, core(x), name="with_preprocessing")
 
 
 def run_experiment(config, out_dir, data_dir=None):
@@ -84,16 +93,15 @@ def run_experiment(config, out_dir, data_dir=None):
         print(f"Skipped {len(splits.skipped)} unreadable images; list in "
               f"{out_dir / 'skipped_files.txt'}")
 
-    preprocess = Preprocessing.fit(splits.train[0], config.normalize, config.seed)  # train only
-    preprocess.save(out_dir)
+    normalize = fit_normalize(splits.train[0], config.normalize, config.seed)  # train split only
+    write_json(out_dir / "preprocessing.json", normalize.stats())
     outputs = models.output_units(config.model, max(splits.num_classes, 1))
-    train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs, preprocess)
+    train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs)
 
-    model = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
-                         **config.model_kwargs())
-    params = model.count_params()
-    if model_side:
-        model = aug.with_augmentation(model, model_side)
+    core = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
+                        **config.model_kwargs())
+    params = core.count_params()
+    model = assemble(core, normalize, model_side)
     steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
     loss, metrics = training.loss_and_metrics(config.dataset, outputs, one_hot=bool(config.mixup))
     model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics)

@@ -7,7 +7,9 @@ import keras
 import numpy as np
 import pytest
 
+from app.data import load_splits
 from app.experiments import EXPERIMENTS
+from app.models import core_of
 from app.train import main
 
 
@@ -42,10 +44,14 @@ def test_run_folder_contents(tmp_path):
     assert config["environment"]["keras"] == keras.__version__
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["split"] == "test" and metrics["examples"] == 256
-    # The saved model is the trained one: it reproduces the recorded test accuracy.
+    # The saved model is the trained one and takes raw pixels: on the same raw test images it
+    # reproduces the recorded accuracy.
     model = keras.saving.load_model(tmp_path / "model.keras")
-    assert model.count_params() == 25_258
+    assert core_of(model).count_params() == 25_258
     assert model.optimizer.iterations.numpy() > 0
+    x, y = load_splits("mnist", data="sample", limit=256, progress=False).test
+    accuracy = (model.predict(x, verbose=0).argmax(1) == y).mean()
+    assert accuracy == pytest.approx(metrics["accuracy"], abs=1e-6)
 
 
 def test_inverse_time_decay_is_logged_per_epoch(tmp_path):

@@ -79,7 +79,6 @@ def throughput(experiment, data_dir, batches=50):
     import time
 
     from app.data import load_splits
-    from app.data.preprocess import Preprocessing
     from app.experiments import EXPERIMENTS
     from app.models import output_units
     from app.runner import make_datasets
@@ -87,9 +86,8 @@ def throughput(experiment, data_dir, batches=50):
     config = EXPERIMENTS[experiment]
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
-    preprocess = Preprocessing.fit(splits.train[0], config.normalize)
     outputs = output_units(config.model, splits.num_classes)
-    train, *_ = make_datasets(config, splits, outputs, preprocess)
+    train, *_ = make_datasets(config, splits, outputs)
     seen, start = 0, None
     for i, (x, _) in enumerate(train.repeat().take(batches + 5)):
         if i == 5:  # after warm-up: graph tracing and the first prefetches

@@ -7,7 +7,6 @@ busy and tf.data overlaps the two); `augment_on="model"` moves the geometric one
 model so they run on the accelerator (there they see normalized inputs, which only the color and
 erasing layers mind: those stay in the pipeline); "auto" picks "model" when there is a GPU."""
 
-import keras
 import tensorflow as tf
 from keras import layers
 
@@ -72,15 +71,6 @@ def place(stack, augment_on):
         return stack, []
     return ([layer for layer in stack if not isinstance(layer, GEOMETRIC)],
             [layer for layer in stack if isinstance(layer, GEOMETRIC)])
-
-
-def with_augmentation(model, stack):
-    """`model` behind the augmentation layers (active only in training), as one keras.Model."""
-    inputs = keras.Input(model.input_shape[1:])
-    x = inputs
-    for layer in stack:
-        x = layer(x)
-    return keras.Model(inputs, model(x), name=f"{model.name}_augmented")
 
 
 def mixup(alpha, seed=None):

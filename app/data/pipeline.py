@@ -1,17 +1,18 @@
-"""In-memory splits to tf.data pipelines: shuffle, batch, augment, mixup, normalize, prefetch.
+"""In-memory splits to tf.data pipelines: shuffle, batch, augment, mixup, prefetch.
 
 Images stay uint8 in memory (4x smaller than float32) and are converted per batch. The data sits
 in memory before augmenting, which is the `cache()` before augmentation: every epoch draws new
 random views. Augmentation layers are mapped over whole batches (one vectorised call per batch,
-not per image), in parallel with training, on 0-255 floats before normalization."""
+not per image), in parallel with training, on 0-255 floats: normalization is the model's first
+layer (app.data.preprocess.Normalize)."""
 
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def make_dataset(x, y, batch_size, preprocess, training=False, augment=(), mix=None, seed=None):
-    """A batched, prefetched tf.data.Dataset of (preprocessed x, y).
+def make_dataset(x, y, batch_size, training=False, augment=(), mix=None, seed=None):
+    """A batched, prefetched tf.data.Dataset of (float32 x, y).
 
     augment: Keras preprocessing layers applied in training; mix: a (x, y) -> (x, y) batch
     function such as `app.data.augment.mixup`, applied in training after augmentation."""
@@ -27,7 +28,7 @@ def make_dataset(x, y, batch_size, preprocess, training=False, augment=(), mix=N
                 xb = layer(xb, training=True)
             if mix is not None:
                 xb, yb = mix(xb, yb)
-        return preprocess(xb), yb
+        return xb, yb
 
     ds = ds.map(transform, num_parallel_calls=AUTOTUNE)
     if seed is not None:  # reproducible runs: parallel maps must not reorder

@@ -1,12 +1,15 @@
-"""Input normalization fitted on the training split only, and saved with the run so that
-prediction applies exactly the same: scale to [0, 1], per-channel standardization, or ZCA
-whitening (Keras 3 dropped ImageDataGenerator's zca_whitening, so it is done here with numpy)."""
+"""Input normalization as a Keras layer, fitted on the training split only.
 
-import json
-from pathlib import Path
+The layer is the first of every trained model, so `model.keras` and the exported SavedModel take
+raw pixels (0-255) and prediction applies exactly the training scaling. Modes: scale to [0, 1],
+per-channel standardization, or ZCA whitening (Keras 3 dropped ImageDataGenerator's
+zca_whitening, so it is fitted here with numpy); "none" passes non-image features through."""
 
+import math
+
+import keras
 import numpy as np
-import tensorflow as tf
+from keras import ops
 
 NORMALIZATIONS = ("scale", "standardize", "zca")
 ZCA_EPSILON = 0.1  # added to the eigenvalues of the [0, 1]-pixel covariance: bounds noise gain
@@ -16,7 +19,7 @@ ZCA_MAX_FIT = 20_000  # examples used to fit ZCA: the 3072x3072 covariance is st
 def channel_stats(x):
     """Per-channel mean and std of uint8 images scaled to [0, 1], in float64."""
     x = x.reshape(-1, x.shape[-1]).astype(np.float64) / 255.0
-    return {"mean": x.mean(0).tolist(), "std": x.std(0).tolist()}
+    return x.mean(0), x.std(0)
 
 
 def zca_fit(x, epsilon=ZCA_EPSILON):
@@ -26,55 +29,60 @@ def zca_fit(x, epsilon=ZCA_EPSILON):
     centred = flat - mean
     eigenvalues, eigenvectors = np.linalg.eigh(centred.T @ centred / len(flat))
     matrix = (eigenvectors / np.sqrt(np.maximum(eigenvalues, 0) + epsilon)) @ eigenvectors.T
-    return mean.astype(np.float32), matrix.astype(np.float32)
+    return mean, matrix
 
 
-class Preprocessing:
-    """Maps float images in 0-255 (or raw features) to the model's input scale."""
+@keras.saving.register_keras_serializable(package="app")
+class Normalize(keras.layers.Layer):
+    """0-255 images -> model inputs; the statistics are non-trainable weights, saved with it."""
 
-    def __init__(self, normalize="scale", images=True, stats=None, zca=None):
-        if normalize not in NORMALIZATIONS:
-            raise ValueError(f"unknown normalize {normalize!r}; expected one of {NORMALIZATIONS}")
-        self.normalize, self.images, self.stats, self.zca = normalize, images, stats, zca
+    def __init__(self, mode="scale", **kwargs):
+        super().__init__(**kwargs)
+        if mode not in (*NORMALIZATIONS, "none"):
+            raise ValueError(f"unknown normalize {mode!r}; expected one of {NORMALIZATIONS}")
+        self.mode = mode
 
-    @classmethod
-    def fit(cls, x_train, normalize="scale", seed=0):
-        """Fit on the training split only: the held-out splits must not leak into the scaling."""
-        images = x_train.dtype == np.uint8
-        if not images or normalize == "scale":
-            return cls(normalize, images)
-        if normalize == "standardize":
-            return cls(normalize, images, stats=channel_stats(x_train))
-        rng = np.random.default_rng(seed)
-        subset = x_train[rng.permutation(len(x_train))[:ZCA_MAX_FIT]]
-        return cls(normalize, images, zca=zca_fit(subset))
+    def build(self, input_shape):
+        channels, size = input_shape[-1], math.prod(input_shape[1:])
+        shapes = {"standardize": {"mean": (channels,), "std": (channels,)},
+                  "zca": {"mean": (size,), "matrix": (size, size)}}.get(self.mode, {})
+        for name, shape in shapes.items():
+            setattr(self, name, self.add_weight(shape=shape, initializer="zeros",
+                                                trainable=False, name=name))
 
-    def __call__(self, x):
-        x = tf.cast(x, tf.float32)
-        if not self.images:
+    def call(self, x):
+        x = ops.cast(x, "float32")
+        if self.mode == "none":
             return x
         x = x / 255.0
-        if self.stats:
-            return (x - self.stats["mean"]) / self.stats["std"]
-        if self.zca:
-            mean, matrix = self.zca
-            flat = tf.reshape(x, (tf.shape(x)[0], -1)) - mean
-            return tf.reshape(flat @ matrix, tf.shape(x))
+        if self.mode == "standardize":
+            return (x - self.mean) / self.std
+        if self.mode == "zca":
+            flat = ops.reshape(x, (ops.shape(x)[0], -1)) - self.mean
+            return ops.reshape(ops.matmul(flat, self.matrix), ops.shape(x))
         return x
 
-    def save(self, run_dir):
-        run_dir = Path(run_dir)
-        meta = {"normalize": self.normalize, "images": self.images, "stats": self.stats}
-        (run_dir / "preprocessing.json").write_text(json.dumps(meta, indent=2))
-        if self.zca:
-            np.savez(run_dir / "zca.npz", mean=self.zca[0], matrix=self.zca[1])
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
 
-    @classmethod
-    def load(cls, run_dir):
-        run_dir = Path(run_dir)
-        meta = json.loads((run_dir / "preprocessing.json").read_text())
-        zca = None
-        if meta["normalize"] == "zca":
-            with np.load(run_dir / "zca.npz") as f:
-                zca = (f["mean"], f["matrix"])
-        return cls(**meta, zca=zca)
+    def stats(self):
+        """The fitted statistics, for people: written to preprocessing.json (ZCA's matrix is
+        left out: it lives in model.keras)."""
+        out = {"normalize": self.mode}
+        if self.mode == "standardize":
+            out |= {"mean": self.mean.numpy().tolist(), "std": self.std.numpy().tolist()}
+        return out
+
+
+def fit_normalize(x_train, mode="scale", seed=0):
+    """A built Normalize layer fitted on the training split only, so that the held-out splits
+    do not leak into the scaling."""
+    layer = Normalize(mode if x_train.dtype == np.uint8 else "none")
+    layer.build((None, *x_train.shape[1:]))
+    if layer.mode == "standardize":
+        mean, std = channel_stats(x_train)
+        layer.set_weights([mean, std])
+    elif layer.mode == "zca":
+        subset = x_train[np.random.default_rng(seed).permutation(len(x_train))[:ZCA_MAX_FIT]]
+        layer.set_weights(list(zca_fit(subset)))
+    return layer

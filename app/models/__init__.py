@@ -6,6 +6,8 @@ give it; tests/test_models.py checks every one."""
 
 import inspect
 
+import keras
+
 from app.models.cnn import cats_dogs_cnn, cifar_cnn, cifar_cnn_wide, mnist_cnn, mnist_cnn_light
 from app.models.mlp import cifar_mlp, circles_mlp, mlp_mnist, regression_mlp
 from app.models.resnet import resnet18
@@ -55,6 +57,12 @@ def output_units(name, num_classes):
     for two classes, or a regression value) keep one."""
     default = inspect.signature(get_builder(name)).parameters["num_classes"].default
     return 1 if default == 1 else num_classes
+
+
+def core_of(model):
+    """The builder's network inside a trained model (which adds preprocessing layers around it)."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return nested[-1] if nested else model
 
 
 def build(name, **kwargs):
