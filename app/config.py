@@ -60,6 +60,7 @@ class Config:
     early_stopping_patience: int = 0  # EarlyStopping on val_loss with best weights; 0 = off
     checkpoint: bool = True  # keep the best-on-validation model as best.keras
     tensorboard: bool = True
+    export: bool = True  # also write the model as a SavedModel (saved_model/) for serving
     seed: int = 0
 
     def model_kwargs(self):

@@ -4,6 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
+import numpy as np
 
 
 def learning_curves(history, path):
@@ -40,6 +41,22 @@ def image_grid(images, path, columns, titles=None, suptitle=None, cell=1.6):
                 ax.set_title(titles[i], fontsize=8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def confusion_matrix(matrix, class_names, path, title="confusion matrix"):
+    """Save a confusion matrix (rows: true class, columns: predicted) with its counts."""
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.55 * n))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true", title=title)
+    ax.set_xticklabels(class_names, rotation=45, ha="right")
+    ax.set_yticklabels(class_names)
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
+                color="white" if count > matrix.max() / 2 else "black")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -7,6 +7,8 @@ split, and write the run folder:
     model.keras         the trained model, taking raw 0-255 pixels: its first layer normalizes
                         with training-split statistics; best.keras, the best on validation loss
     preprocessing.json  those statistics, for people
+    saved_model/        the same as a TensorFlow SavedModel, for serving (app/export.py)
+    confusion_matrix.png, classification_report.txt   for classifiers, on the held-out split
     learning_curves.png, logs/ (TensorBoard), skipped_files.txt (when images were unreadable)
 """
 
@@ -20,12 +22,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from sklearn.metrics import classification_report, confusion_matrix
 
 from app import models, plots, training
 from app.data import augment as aug
 from app.data import load_splits
 from app.data.pipeline import make_dataset
 from app.data.preprocess import fit_normalize
+from app.export import export_saved_model
 
 
 def environment():
@@ -80,6 +84,18 @@ def assemble(core, normalize, augmentation=()):
     return keras.Model(inputs, core(x), name="with_preprocessing")
 
 
+def classifier_reports(model, x, y, class_names, out_dir):
+    """Confusion matrix PNG and sklearn's classification report of `model` on (x, y)."""
+    probs = model.predict(x, batch_size=256, verbose=0)
+    predicted = (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)
+    labels = list(range(len(class_names)))
+    plots.confusion_matrix(confusion_matrix(y, predicted, labels=labels), class_names,
+                           out_dir / "confusion_matrix.png")
+    report = classification_report(y, predicted, labels=labels, target_names=class_names,
+                                   digits=4, zero_division=0)
+    (out_dir / "classification_report.txt").write_text(report)
+
+
 def run_experiment(config, out_dir, data_dir=None):
     """Train `config` and write its run folder in `out_dir`; returns the held-out metrics."""
     config.validate()
@@ -128,6 +144,10 @@ def run_experiment(config, out_dir, data_dir=None):
                    epochs_run=len(history.history["loss"]))
     write_json(out_dir / "metrics.json", results)
     model.save(out_dir / "model.keras")
+    if config.export:
+        export_saved_model(model, out_dir / "saved_model")
+    if splits.class_names:
+        classifier_reports(model, *splits.test, splits.class_names, out_dir)
     print(f"{config.name}: {splits.eval_split} " + ", ".join(
         f"{k}={v:.4f}" for k, v in results.items() if isinstance(v, float)) + f"; run in {out_dir}")
     return results

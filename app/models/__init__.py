@@ -8,6 +8,7 @@ import inspect
 
 import keras
 
+from app.data.preprocess import Normalize
 from app.models.cnn import cats_dogs_cnn, cifar_cnn, cifar_cnn_wide, mnist_cnn, mnist_cnn_light
 from app.models.mlp import cifar_mlp, circles_mlp, mlp_mnist, regression_mlp
 from app.models.resnet import resnet18
@@ -63,6 +64,13 @@ def core_of(model):
     """The builder's network inside a trained model (which adds preprocessing layers around it)."""
     nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     return nested[-1] if nested else model
+
+
+def load_model(path):
+    """A saved .keras model, in Keras' safe mode (a model file cannot run arbitrary code); the
+    app's own layers (Normalize) are registered by this module's imports."""
+    return keras.saving.load_model(path, safe_mode=True,
+                                   custom_objects={"app>Normalize": Normalize})
 
 
 def build(name, **kwargs):
