@@ -30,6 +30,7 @@ from app.data import load_splits
 from app.data.pipeline import make_dataset
 from app.data.preprocess import fit_normalize
 from app.export import export_saved_model
+from app.speed import apply_speed_settings, speed_settings
 
 
 def environment():
@@ -99,6 +100,7 @@ def classifier_reports(model, x, y, class_names, out_dir):
 def run_experiment(config, out_dir, data_dir=None):
     """Train `config` and write its run folder in `out_dir`; returns the held-out metrics."""
     config.validate()
+    speed = apply_speed_settings(speed_settings())
     out_dir = prepare_out_dir(out_dir)
     keras.utils.set_random_seed(config.seed)
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
@@ -120,7 +122,9 @@ def run_experiment(config, out_dir, data_dir=None):
     model = assemble(core, normalize, model_side)
     steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
     loss, metrics = training.loss_and_metrics(config.dataset, outputs, one_hot=bool(config.mixup))
-    model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics)
+    model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics,
+                  jit_compile=speed["jit_compile"],
+                  steps_per_execution=speed["steps_per_execution"])
 
     write_json(out_dir / "config.json", {
         "config": dataclasses.asdict(config),
@@ -130,7 +134,7 @@ def run_experiment(config, out_dir, data_dir=None):
                  "skipped": len(splits.skipped)},
         "model": {"name": config.model, "params": params, "outputs": outputs,
                   "augment_in_model": [type(layer).__name__ for layer in model_side]},
-        "environment": environment()})
+        "speed": speed, "environment": environment()})
 
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
                         callbacks=training.make_callbacks(config, out_dir),

@@ -1,0 +1,45 @@
+"""Speed settings chosen per machine (CPU or GPU), applied to every training run and recorded in
+its config.json. They change how fast the same math runs, never what is computed.
+`python -m app.bench` measures them; the README has the table."""
+
+import tensorflow as tf
+
+# Defaults by machine kind. On this 2-core CPU XLA (jit_compile) was slower for the small CNNs,
+# and TensorFlow's default thread pools (0 = one per core) were as fast as any fixed choice.
+DEFAULTS = {
+    "cpu": {"jit_compile": False, "steps_per_execution": 1, "intra_op_threads": 0,
+            "inter_op_threads": 0},
+    "gpu": {"jit_compile": True, "steps_per_execution": 1, "intra_op_threads": 0,
+            "inter_op_threads": 0},
+}
+
+
+def machine():
+    return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+
+
+def _parse(value, default):
+    if isinstance(default, bool):
+        return value.lower() in ("1", "true", "yes", "on")
+    return type(default)(value)
+
+
+def speed_settings(overrides=()):
+    """The defaults for this machine with `key=value` overrides applied."""
+    settings = dict(DEFAULTS[machine()])
+    for pair in overrides:
+        key, _, value = pair.partition("=")
+        if key not in settings:
+            raise ValueError(f"unknown speed setting {key!r}; valid: {', '.join(settings)}")
+        settings[key] = _parse(value, settings[key])
+    return {"machine": machine(), **settings}
+
+
+def apply_speed_settings(settings):
+    """Set the thread pools (possible only before TensorFlow runs its first op)."""
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(settings["intra_op_threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(settings["inter_op_threads"])
+    except RuntimeError:  # already initialized in this process: the pools stay as they are
+        pass
+    return settings

@@ -1,0 +1,91 @@
+"""Keras app vs plain PyTorch, in one run: `python bench/compare.py [--rounds 2] [MODEL ...]`.
+
+Each side runs in its own process (so neither inherits the other's thread pools), interleaved
+round by round, and each model's best round counts: the machine is noisy. Also prints the
+machine's measured float32 matmul GFLOP/s and the roofline it implies for each model (training
+FLOPs taken as 3x the forward pass: forward, plus gradients of inputs and of weights)."""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SEED_MODELS = ("mnist_cnn", "cifar_cnn", "cats_dogs_cnn")
+
+
+def matmul_gflops(n=2048, repeats=5):
+    """Best float32 n x n matmul rate with numpy's BLAS on all cores, in GFLOP/s."""
+    a, b = (np.random.default_rng(0).random((n, n), dtype=np.float32) for _ in range(2))
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def forward_flops(name):
+    """Multiply-adds x 2 of one image's forward pass through the convolutions and dense layers."""
+    import keras
+
+    from app.models import build
+
+    flops = 0
+    for layer in build(name).layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            kh, kw, cin, cout = layer.kernel.shape
+            flops += 2 * kh * kw * cin * cout * np.prod(layer.output.shape[1:3])
+        elif isinstance(layer, keras.layers.Dense):
+            flops += 2 * np.prod(layer.kernel.shape)
+    return int(flops)
+
+
+def last_json(command):
+    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("models", nargs="*", default=list(SEED_MODELS))
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--set", action="append", default=[], help="speed setting for the app side")
+    args = p.parse_args()
+    common = ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
+    best = {(m, side): 0.0 for m in args.models for side in ("app", "torch")}
+    settings = {}
+    for round_ in range(args.rounds):
+        for model in args.models:
+            sets = [f"--set={s}" for s in args.set]
+            app = last_json([sys.executable, "-m", "app.bench", model, *common, *sets])
+            torch = last_json([sys.executable, "bench/torch_reference.py", model, *common])
+            settings = app["settings"] | {"backend": app["backend"]}
+            for side, result in (("app", app), ("torch", torch)):
+                best[model, side] = max(best[model, side], result["images_per_second"])
+            print(f"round {round_ + 1} {model:<14} app {app['images_per_second']:>7.1f}  "
+                  f"torch {torch['images_per_second']:>7.1f} images/s", flush=True)
+    gflops = matmul_gflops()
+    print(f"\n{date.today()}, batch {args.batch_size}, best of {args.rounds} rounds; "
+          f"matmul peak {gflops:.0f} GFLOP/s; app settings {json.dumps(settings)}")
+    print("| model | app images/s | PyTorch images/s | ratio | roofline images/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for model in args.models:
+        roofline = gflops * 1e9 / (3 * forward_flops(model))
+        app, torch = best[model, "app"], best[model, "torch"]
+        print(f"| {model} | {app:,.0f} | {torch:,.0f} | {app / torch:.2f} | {roofline:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

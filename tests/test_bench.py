@@ -1,0 +1,40 @@
+"""The benchmark is a command, not a timed test: these run it for a few steps and check what it
+reports, never how fast."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.bench import main
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+
+
+def test_bench_prints_one_json_line_last(capsys):
+    assert main(["mnist_cnn_light", "--steps", "2", "--passes", "1", "--batch-size", "8"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(result) == {"model", "batch_size", "images_per_second", "backend", "settings"}
+    assert result["model"] == "mnist_cnn_light" and result["batch_size"] == 8
+    assert result["images_per_second"] > 0 and result["settings"]["machine"] in ("cpu", "gpu")
+
+
+def test_bench_unknown_model(capsys):
+    assert main(["mnist_cnm"]) == 2
+    assert "mnist_cnn_light" in capsys.readouterr().err
+
+
+def test_training_flops_count_convolutions_and_dense_layers():
+    from compare import forward_flops
+
+    conv = 2 * 9 * (1 * 64 * 28 * 28 + 64 * 128 * 14 * 14 + 128 * 128 * 14 * 14)
+    assert forward_flops("mnist_cnn") == conv + 2 * (6272 * 64 + 64 * 10)
+
+
+def test_torch_reference_builds_the_same_networks():
+    pytest.importorskip("torch")  # a benchmark-only dependency: bench/requirements.txt
+    from torch_reference import bench
+
+    result = bench("cats_dogs_cnn", batch_size=4, steps=1, passes=1)  # asserts equal params
+    assert result["images_per_second"] > 0
