@@ -50,7 +50,8 @@ _EXPERIMENTS = [
     _variant(_mnist, "cats_dogs", "cats-vs-dogs CNN (1.5M) on 64x64, Adam 3e-4, "
              "ReduceLROnPlateau, report 001's augmentation", dataset="cats_dogs",
              model="cats_dogs_cnn", val_split=0.0, augment="cats_dogs", learning_rate=3e-4,
-             batch_size=64, epochs=50, reduce_lr_patience=4, early_stopping_patience=10),
+             batch_size=64, epochs=50, reduce_lr_patience=4, early_stopping_patience=10,
+             feature_maps="1,10,50"),
     _variant(_mnist, "circles", "tanh MLP on 2-D circles (report 000)", dataset="circles",
              model="circles_mlp", width=10, learning_rate=0.01, batch_size=20, epochs=100),
     _variant(_mnist, "regression", "1-D regression MLP, 3 ELU layers, MSE, Adam (report 004)",

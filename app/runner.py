@@ -30,6 +30,7 @@ from app.data import load_splits
 from app.data.pipeline import make_dataset
 from app.data.preprocess import fit_normalize
 from app.export import export_saved_model
+from app.features import FeatureMaps, conv_layers
 from app.speed import apply_speed_settings, speed_settings
 
 
@@ -97,6 +98,16 @@ def classifier_reports(model, x, y, class_names, out_dir):
     (out_dir / "classification_report.txt").write_text(report)
 
 
+def feature_maps_callback(config, splits, out_dir):
+    """FeatureMaps on the first validation image of each class present."""
+    x, y = splits.val
+    classes = [c for c in range(len(splits.class_names)) if np.any(y == c)]
+    epochs = [int(e) for e in config.feature_maps.split(",")]
+    return FeatureMaps([x[np.argmax(y == c)] for c in classes],
+                       [splits.class_names[c] for c in classes], out_dir,
+                       config.feature_maps_layer or None, epochs)
+
+
 def run_experiment(config, out_dir, data_dir=None):
     """Train `config` and write its run folder in `out_dir`; returns the held-out metrics."""
     config.validate()
@@ -136,8 +147,11 @@ def run_experiment(config, out_dir, data_dir=None):
                   "augment_in_model": [type(layer).__name__ for layer in model_side]},
         "speed": speed, "environment": environment()})
 
+    callbacks = training.make_callbacks(config, out_dir)
+    if config.feature_maps and conv_layers(model):
+        callbacks.append(feature_maps_callback(config, splits, out_dir))
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                        callbacks=training.make_callbacks(config, out_dir),
+                        callbacks=callbacks,
                         shuffle=False,  # the dataset shuffles itself
                         verbose=2 if os.environ.get("CI") else "auto")
     write_json(out_dir / "history.json", history.history)
