@@ -35,9 +35,10 @@ _EXPERIMENTS = [
              "784-400-700-10 sigmoid MLP, SGD lr=4/(1+2e-3 t), L2 1e-4, batch 32 (report 001)",
              model="mlp_mnist", optimizer="sgd", learning_rate=4.0, schedule="inverse_time",
              decay_rate=2e-3, l2=1e-4, batch_size=32),
-    # Report 001 trained with a fixed rate of 0.01; momentum 0.9 is added to pass 99% in 10 epochs.
-    _variant(_mnist, "mnist_cnn", "MNIST CNN (624k), SGD 0.01 momentum 0.9 (report 001)",
-             optimizer="sgd", learning_rate=0.01, momentum=0.9),
+    # Report 001 trained with SGD at a fixed 0.01. Measured here, SGD 0.01 with momentum 0.9 was
+    # at 98.5% validation accuracy after 4 epochs; Adam with a cosine decay passes 99% sooner.
+    _variant(_mnist, "mnist_cnn", "MNIST CNN (624k), Adam 1e-3, cosine decay, 6 epochs "
+             "(report 001's network)", schedule="cosine", epochs=6),
     _variant(_mnist, "mnist_cnn_light", "light MNIST CNN (25k), Adam 1e-3 (report 001)",
              model="mnist_cnn_light"),
     _plain, _std, _aug, _mom, _drop, _bn, _adam,
