@@ -12,6 +12,7 @@ from app.data.preprocess import Normalize
 from app.models.cnn import cats_dogs_cnn, cifar_cnn, cifar_cnn_wide, mnist_cnn, mnist_cnn_light
 from app.models.mlp import cifar_mlp, circles_mlp, mlp_mnist, regression_mlp
 from app.models.resnet import resnet18
+from app.models.xception import small_xception
 
 MODELS = {
     "mlp_mnist": mlp_mnist,
@@ -24,6 +25,7 @@ MODELS = {
     "cats_dogs_cnn": cats_dogs_cnn,
     "circles_mlp": circles_mlp,
     "regression_mlp": regression_mlp,
+    "small_xception": small_xception,
 }
 
 # Total parameters (Keras count_params) at default arguments.
@@ -38,6 +40,7 @@ PARAMS = {
     "cats_dogs_cnn": 1_496_001,
     "circles_mlp": 52,  # 2*10+10 + 10*2+2
     "regression_mlp": 1_153,  # 1*32+32 + 32*32+32 + 32*1+1
+    "small_xception": 319_041,  # 128x128x3 input, widths 64-128-256, head 512
 }
 
 

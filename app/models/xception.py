@@ -1,0 +1,38 @@
+"""A small Xception-style network for cats vs dogs from scratch (the `cats_dogs_plus` model):
+residual blocks of separable convolutions with batchnorm, as in the keras-io example "Image
+classification from scratch", which is the best documented from-scratch result on a split of
+this size. Separable convolutions cost about 1/9 of a full 3x3 convolution's multiply-adds,
+which is what makes 128 px affordable on a CPU."""
+
+import keras
+from keras import layers
+
+
+def entry_block(x, filters):
+    """Two separable convs and a stride-2 max-pool, plus a stride-2 1x1 conv shortcut."""
+    shortcut = layers.Conv2D(filters, 1, strides=2, padding="same")(x)
+    for _ in range(2):
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    return layers.Add()([x, shortcut])
+
+
+def small_xception(input_shape=(128, 128, 3), num_classes=1, widths=(64, 128, 256),
+                   stem=32, head=512, dropout=0.3):
+    """Stem conv (stride 2) -> one entry block per width (each halves the size) -> separable
+    conv `head` -> global average pooling -> dropout -> one sigmoid unit (or softmax)."""
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(stem, 3, strides=2, padding="same", use_bias=False)(inputs)
+    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    for filters in widths:
+        x = entry_block(x, filters)
+    x = layers.SeparableConv2D(head, 3, padding="same", use_bias=False)(x)
+    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    x = layers.GlobalAveragePooling2D()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    activation = "sigmoid" if num_classes == 1 else "softmax"
+    outputs = layers.Dense(num_classes, activation=activation, name="output")(x)
+    return keras.Model(inputs, outputs, name="small_xception")
