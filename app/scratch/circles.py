@@ -1,0 +1,100 @@
+"""`python -m app.scratch circles`: report 000's 2-D circles problem solved twice, by the numpy
+MLP (2-10-2 tanh, plain SGD) and by the registered Keras experiment `circles` (the same
+`circles_mlp` network, Adam), on the same splits; their decision boundaries side by side.
+
+Writes numpy/ and keras/ run folders (the training command's layout) and boundaries.png."""
+
+import dataclasses
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+import matplotlib.pyplot as plt
+import numpy as np
+
+from app import subcommands
+from app.data import load_splits
+from app.scratch.mlp import MLP, train
+from app.scratch.run import save_run
+
+GRID_LIMIT = 1.6  # the circles have radius 1 and 0.4 (factor) plus noise 0.1: the plot's extent
+
+
+def boundary_grid(steps=200):
+    """(xx, yy, points (steps^2, 2) float32) covering the plotting square."""
+    axis = np.linspace(-GRID_LIMIT, GRID_LIMIT, steps, dtype=np.float32)
+    xx, yy = np.meshgrid(axis, axis)
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def plot_boundaries(panels, test_xy, path):
+    """panels: [(title, P(inner) on the grid, shaped like xx)], one subplot each."""
+    xx, yy, _ = boundary_grid()
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
+    for ax, (title, proba) in zip(axes[0], panels):
+        ax.contourf(xx, yy, proba, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+        ax.contour(xx, yy, proba, levels=[0.5], colors="k", linewidths=1.5)
+        ax.scatter(*test_xy[0].T, c=test_xy[1], cmap="bwr", edgecolors="w", linewidths=0.5, s=16)
+        ax.set(title=title, xlabel="x1", ylabel="x2", aspect="equal")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def parser():
+    p = subcommands.parser("python -m app.scratch circles", __doc__,
+                           "saved_models/scratch/circles")
+    p.add_argument("--epochs", type=int, default=100, help="for both networks")
+    p.add_argument("--hidden", type=int, default=10, help="tanh units of the hidden layer")
+    p.add_argument("--a0", type=float, default=0.3, help="numpy SGD rate a0 / (1 + d t)")
+    p.add_argument("--decay", type=float, default=0.0, help="d, per step")
+    p.add_argument("--batch-size", type=int, default=20)
+    return p
+
+
+def train_numpy(args, splits, out):
+    train_xy, val_xy, test_xy = ((x, y.astype(np.int64)) for x, y in
+                                 (splits.train, splits.val, splits.test))
+    model = MLP((2, args.hidden, 2), "tanh", "glorot", 0.0, seed=args.seed)
+    print(f"numpy MLP 2-{args.hidden}-2 tanh, SGD a0={args.a0}, {args.epochs} epochs (< 1 s)")
+    history = train(model, train_xy, val_xy, args.epochs, args.batch_size, args.a0, args.decay,
+                    args.seed)
+    loss, accuracy = model.evaluate(*test_xy)
+    config = {"dataset": "circles", **{k: v for k, v in vars(args).items() if k != "out"}}
+    counts = {"source": splits.source, "train": len(train_xy[0]), "val": len(val_xy[0]),
+              "test": len(test_xy[0]), "input_shape": splits.input_shape}
+    save_run(out, model, history, {"loss": loss, "accuracy": accuracy, "split": "test",
+                                   "examples": len(test_xy[0]), "epochs_run": args.epochs},
+             config, counts, splits.input_shape)
+    print(f"numpy MLP: test accuracy {accuracy:.4f}, loss {loss:.4f}")
+    return model, accuracy
+
+
+def main(argv):
+    args = parser().parse_args(argv)
+    out = subcommands.out_dir(args, "scratch", "circles")
+    splits = load_splits("circles", seed=args.seed)  # the same split run_experiment makes
+    (out / "numpy").mkdir(exist_ok=True)
+    model, np_accuracy = train_numpy(args, splits, out / "numpy")
+
+    import keras  # late: TensorFlow takes seconds to import
+
+    from app.experiments import EXPERIMENTS
+    from app.runner import run_experiment
+
+    # No TensorBoard logs or SavedModel: this comparison needs model.keras only.
+    config = dataclasses.replace(EXPERIMENTS["circles"], seed=args.seed, epochs=args.epochs,
+                                 tensorboard=False, export=False)
+    print(f"Keras circles_mlp ({config.description}), {args.epochs} epochs")
+    results = run_experiment(config, out / "keras", args.data_dir)
+    net = keras.saving.load_model(out / "keras" / "model.keras", safe_mode=True)
+
+    xx, _, grid = boundary_grid()
+    panels = [(f"numpy MLP, SGD: test acc {np_accuracy:.3f}",
+               model.predict_proba(grid)[:, 1].reshape(xx.shape)),
+              (f"Keras circles_mlp, Adam: test acc {results['accuracy']:.3f}",
+               net.predict(grid, verbose=0)[:, 1].reshape(xx.shape))]
+    plot_boundaries(panels, splits.test, out / "boundaries.png")
+    print(f"test accuracy: numpy {np_accuracy:.4f}, Keras {results['accuracy']:.4f}; "
+          f"decision boundaries in {out / 'boundaries.png'}")
+    return 0
