@@ -59,8 +59,10 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     # One batch repeated: the benchmark measures the model, not the input pipeline.
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(2)
     timer = EpochTimer()
-    model.fit(data, epochs=1, steps_per_epoch=max(2, steps // 4), verbose=0)  # warm-up: tracing
-    model.fit(data, epochs=passes, steps_per_epoch=steps, callbacks=[timer], verbose=0)
+    model.fit(data, epochs=1, steps_per_epoch=max(2, steps // 4), shuffle=False,
+              verbose=0)  # warm-up: graph tracing
+    model.fit(data, epochs=passes, steps_per_epoch=steps, callbacks=[timer], shuffle=False,
+              verbose=0)
     rate = batch_size * steps / min(timer.seconds)
     return {"model": name, "batch_size": batch_size, "images_per_second": round(rate, 1),
             "backend": keras.backend.backend(), "settings": settings}
