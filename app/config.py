@@ -61,6 +61,7 @@ class Config:
     checkpoint: bool = True  # keep the best-on-validation model as best.keras
     tensorboard: bool = True
     export: bool = True  # also write the model as a SavedModel (saved_model/) for serving
+    tta: bool = False  # also report held-out metrics averaged with mirrored images
     feature_maps: str = ""  # epochs, e.g. "1,10,50": save feature maps of one image per class
     feature_maps_layer: str = ""  # a conv layer name; default the first convolution
     seed: int = 0

@@ -58,7 +58,7 @@ _EXPERIMENTS = [
     _variant(_mnist, "cats_dogs_plus", "small Xception-style net (319k) at 128 px, mixup, "
              "cosine schedule", dataset="cats_dogs", model="small_xception", image_size=128,
              val_split=0.0, augment="cats_dogs", mixup=0.2, learning_rate=2e-3,
-             schedule="cosine", batch_size=32, epochs=100, feature_maps="1,100"),
+             schedule="cosine", batch_size=32, epochs=100, feature_maps="1,100", tta=True),
     _variant(_mnist, "circles", "tanh MLP on 2-D circles (report 000)", dataset="circles",
              model="circles_mlp", width=10, learning_rate=0.01, batch_size=20, epochs=100),
     _variant(_mnist, "regression", "1-D regression MLP, 3 ELU layers, MSE, Adam (report 004)",

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.metrics import classification_report, confusion_matrix
+from sklearn.metrics import classification_report, confusion_matrix, log_loss
 
 from app import models, plots, training
 from app.data import augment as aug
@@ -86,9 +86,13 @@ def assemble(core, normalize, augmentation=()):
     return keras.Model(inputs, core(x), name="with_preprocessing")
 
 
-def classifier_reports(model, x, y, class_names, out_dir):
-    """Confusion matrix PNG and sklearn's classification report of `model` on (x, y)."""
+def classifier_reports(model, x, y, class_names, out_dir, tta=False):
+    """Confusion matrix PNG and sklearn's classification report of `model` on (x, y); with
+    `tta`, predictions average each image and its mirror, and the metrics they give are
+    returned (tta_accuracy, tta_loss)."""
     probs = model.predict(x, batch_size=256, verbose=0)
+    if tta:
+        probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
     predicted = (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)
     labels = list(range(len(class_names)))
     plots.confusion_matrix(confusion_matrix(y, predicted, labels=labels), class_names,
@@ -96,6 +100,11 @@ def classifier_reports(model, x, y, class_names, out_dir):
     report = classification_report(y, predicted, labels=labels, target_names=class_names,
                                    digits=4, zero_division=0)
     (out_dir / "classification_report.txt").write_text(report)
+    if not tta:
+        return {}
+    full = np.concatenate([1 - probs, probs], 1) if probs.shape[-1] == 1 else probs
+    return {"tta_accuracy": float((predicted == y).mean()),
+            "tta_loss": float(log_loss(y, np.clip(full, 1e-7, 1), labels=labels))}
 
 
 def feature_maps_callback(config, splits, out_dir):
@@ -160,12 +169,13 @@ def run_experiment(config, out_dir, data_dir=None):
     results = model.evaluate(test_ds, return_dict=True, verbose=0)
     results.update(split=splits.eval_split, examples=len(splits.test[0]),
                    epochs_run=len(history.history["loss"]))
+    if splits.class_names:
+        results |= classifier_reports(model, *splits.test, splits.class_names, out_dir,
+                                      config.tta)
     write_json(out_dir / "metrics.json", results)
     model.save(out_dir / "model.keras")
     if config.export:
         export_saved_model(model, out_dir / "saved_model")
-    if splits.class_names:
-        classifier_reports(model, *splits.test, splits.class_names, out_dir)
     print(f"{config.name}: {splits.eval_split} " + ", ".join(
         f"{k}={v:.4f}" for k, v in results.items() if isinstance(v, float)) + f"; run in {out_dir}")
     return results

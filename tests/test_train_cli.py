@@ -9,7 +9,7 @@ import pytest
 
 from app.data import load_splits
 from app.experiments import EXPERIMENTS
-from app.models import core_of
+from app.models import core_of, load_model
 from app.train import main
 
 
@@ -97,3 +97,16 @@ def test_wrong_data_dir_says_what_exists(capsys, tmp_path):
                  str(tmp_path / "run")]) == 1
     err = capsys.readouterr().err
     assert "no mnist/" in err and "cifar10" in err
+
+
+def test_flip_tta_metrics_average_each_image_with_its_mirror(tmp_path):
+    assert train(tmp_path, "cats_dogs", "--limit", "40", "--epochs", "1",
+                 "--set", "tta=true") == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    model = load_model(tmp_path / "model.keras")
+    x, y = load_splits("cats_dogs", data="sample", limit=40, val_split=0, progress=False).test
+    x = x.astype(np.float32)
+    p = (model.predict(x, verbose=0) + model.predict(x[:, :, ::-1], verbose=0))[:, 0] / 2
+    assert metrics["tta_accuracy"] == pytest.approx(((p > 0.5) == y).mean())
+    assert metrics["tta_loss"] == pytest.approx(
+        -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-4)
