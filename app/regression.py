@@ -138,7 +138,8 @@ def run(argv):
     config = dataclasses.replace(config, epochs=total, seed=args.seed)
     out = subcommands.out_dir(args, "regression")
     keras.utils.set_random_seed(config.seed)
-    splits = load_splits(config.dataset, seed=config.seed, val_split=config.val_split)
+    splits = load_splits(config.dataset, data_dir=args.data_dir, seed=config.seed,
+                         val_split=config.val_split)  # synthetic: --data-dir changes nothing
     model = models.build(config.model, input_shape=(1,), num_classes=1, **config.model_kwargs())
     steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
     optimizer = training.make_optimizer(config, steps)  # the config's Adam 1e-3

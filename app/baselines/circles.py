@@ -49,7 +49,7 @@ def plot_grid(rows, test_xy, path, columns=5):
     xx, yy = np.meshgrid(axis, axis)
     grid = np.column_stack([xx.ravel(), yy.ravel()])
     n_rows = -(-len(rows) // columns)
-    fig, axes = plt.subplots(n_rows, columns, figsize=(2.6 * columns, 2.7 * n_rows),
+    fig, axes = plt.subplots(n_rows, columns, figsize=(2.2 * columns, 2.3 * n_rows),
                              squeeze=False)
     for ax in axes.flat[len(rows):]:
         ax.axis("off")
@@ -76,7 +76,8 @@ def parser():
 def main(argv):
     args = parser().parse_args(argv)
     out = subcommands.out_dir(args, "baselines", "svm-circles")
-    splits = load_splits("circles", seed=args.seed, val_split=0)  # SVMs need no validation set
+    # No validation split: nothing is tuned here. The circles are synthetic (--data-dir unused).
+    splits = load_splits("circles", data_dir=args.data_dir, seed=args.seed, val_split=0)
     print(f"SVMs on circles: {len(splits.train[0])} training, {len(splits.test[0])} test points")
     rows = fit_all(splits.train, splits.test, args.coef0, args.C)
     plot_grid(rows, splits.test, out / "svm_circles.png")

@@ -73,7 +73,8 @@ def train_numpy(args, splits, out):
 def main(argv):
     args = parser().parse_args(argv)
     out = subcommands.out_dir(args, "scratch", "circles")
-    splits = load_splits("circles", seed=args.seed)  # the same split run_experiment makes
+    # The same split run_experiment makes (circles are synthetic: --data-dir changes nothing).
+    splits = load_splits("circles", data_dir=args.data_dir, seed=args.seed)
     (out / "numpy").mkdir(exist_ok=True)
     model, np_accuracy = train_numpy(args, splits, out / "numpy")
 

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from app import subcommands
+from app.data.errors import DataError
 from app.scratch.mlp import MLP, train
 from app.scratch.run import EpochPrinter, mnist_flat
 
@@ -75,10 +76,12 @@ def load_or_train(args, data):
     if args.run:
         path = Path(args.run) / "weights.npz"
         if not path.is_file():
-            raise FileNotFoundError(
-                f"no weights.npz in {args.run}; expected the run folder of "
-                "`python -m app.scratch mnist --out DIR`. Fix: pass such a folder, or omit --run "
-                "to train here.")
+            folder = path.parent
+            holds = (f"it holds {sorted(p.name for p in folder.iterdir())}" if folder.is_dir()
+                     else "the folder does not exist")
+            raise DataError(f"no weights.npz in {folder} ({holds})",
+                            "the run folder of `python -m app.scratch mnist --out DIR`",
+                            "pass such a folder, or omit --run to train the network here")
         return MLP.load(path)
     model = MLP((784, 400, 700, 10), "sigmoid", "glorot", l2=1e-4, seed=args.seed)
     printer = EpochPrinter(args.epochs)
@@ -89,6 +92,9 @@ def load_or_train(args, data):
 
 def main(argv):
     args = parser().parse_args(argv)
+    if min(args.n) < 1:
+        return subcommands.error(f"--n {args.n}", "positive N (eps = 1/N)",
+                                 "pass the report's --n 100 200 1000 10000 100000")
     out = subcommands.out_dir(args, "scratch", "gradcheck")
     data = mnist_flat(args.data_dir, 0 if args.run else args.limit, args.seed)
     if not 0 <= args.example < len(data.train[0]):
