@@ -26,6 +26,8 @@ def test_every_experiment_runs_one_step(name, tmp_path):
     assert np.isfinite(metrics["loss"])
     config = json.loads((tmp_path / "config.json").read_text())
     assert config["config"]["name"] == name and config["data"]["source"] == "sample"
+    assert (tmp_path / "model.keras").exists()
+    assert (tmp_path / "saved_model" / "saved_model.pb").exists()
 
 
 def test_run_folder_contents(tmp_path):
