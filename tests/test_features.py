@@ -1,25 +1,34 @@
-"""Feature maps: the callback writes one grid per class at the chosen epochs only, and the
-extractor reads the trained network after its normalization (convolution outputs, before the
-activation)."""
+"""What the network sees: the FeatureMaps callback writes one grid per class at the chosen
+epochs only; the extractor reads the trained network after its normalization (convolution
+outputs, before the activation); `app.inspect` draws feature maps and error grids."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from app.data import load_splits
 from app.features import feature_extractor
+from app.inspect.__main__ import main as inspect_main
+from app.inspect.seeing import decisions
 from app.models import core_of, load_model
 from app.train import main as train_main
 
 
-def test_feature_maps_callback_and_extractor(tmp_path):
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
     assert train_main(["cats_dogs", "--data", "sample", "--limit", "20", "--epochs", "2",
-                       "--out", str(tmp_path), "--set", "feature_maps=2",
+                       "--out", str(out), "--set", "feature_maps=2",
                        "--set", "feature_maps_layer=conv2d_1"]) == 0
-    saved = sorted(p.name for p in (tmp_path / "feature_maps").iterdir())
-    assert saved == ["epoch002_cat.png", "epoch002_dog.png"]
-    assert Image.open(tmp_path / "feature_maps" / saved[0]).size[0] > 400
+    return out
 
-    model = load_model(tmp_path / "model.keras")
+
+def test_feature_maps_callback_and_extractor(run):
+    saved = sorted(p.name for p in (run / "feature_maps").iterdir())
+    assert saved == ["epoch002_cat.png", "epoch002_dog.png"]
+    assert Image.open(run / "feature_maps" / saved[0]).size[0] > 400
+
+    model = load_model(run / "model.keras")
     extract, name = feature_extractor(model)
     assert name == "conv2d"
     image = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.float32)
@@ -29,3 +38,27 @@ def test_feature_maps_callback_and_extractor(tmp_path):
     assert np.allclose(maps, conv(image[None] / 255.0).numpy(), atol=1e-5)
     with pytest.raises(ValueError, match="convolution layers: \\['conv2d', 'conv2d_1'"):
         feature_extractor(model, "conv9")
+
+
+def test_inspect_feature_maps_and_errors(run, tmp_path, capsys):
+    Image.new("RGB", (80, 60), (200, 120, 40)).save(tmp_path / "pet.jpg")
+    out = tmp_path / "out"
+    assert inspect_main([str(run), "feature-maps", "errors", "--image", str(tmp_path / "pet.jpg"),
+                         "--layer", "conv2d_2", "--out", str(out)]) == 0
+    assert (out / "feature_maps_conv2d_2_pet.png").stat().st_size > 0
+    assert (out / "hardest.png").stat().st_size > 0
+    model = load_model(run / "model.keras")
+    x, y = load_splits("cats_dogs", data="sample", limit=20, val_split=0, progress=False).test
+    predicted, _, _ = decisions(model.predict(x.astype(np.float32), verbose=0))
+    wrong = int((predicted != y).sum())
+    assert f"{wrong} of 20 misclassified" in capsys.readouterr().out
+    assert (out / "misclassified.png").exists() == (wrong > 0)
+
+
+def test_decisions_rank_by_distance_from_a_tie():
+    predicted, score, margin = decisions(np.array([[0.9], [0.45], [0.1]]))
+    assert predicted.tolist() == [1, 0, 0] and np.argmin(margin) == 1
+    assert score == pytest.approx([0.9, 0.45, 0.1])  # P(dog), as the report shows it
+    predicted, score, margin = decisions(np.array([[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]]))
+    assert predicted.tolist() == [0, 2] and margin == pytest.approx([0.2, 0.7])
+    assert score == pytest.approx([0.5, 0.8])

@@ -18,6 +18,8 @@ def parser():
     p.add_argument("run_dir", help="a run folder")
     p.add_argument("views", nargs="+", metavar="VIEW", help=f"one or more of {list(VIEWS)}")
     p.add_argument("--inputs", type=int, default=3, help="held-out inputs for `activations`")
+    p.add_argument("--image", help="an image file for `feature-maps` (default: held-out images)")
+    p.add_argument("--layer", help="a conv layer for `feature-maps` (default: the first)")
     return p
 
 

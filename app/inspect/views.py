@@ -15,6 +15,7 @@ import numpy as np
 
 from app import plots
 from app.data.errors import DataError
+from app.inspect import seeing
 
 MAX_KERNELS = 64  # tiles in the kernel grid: enough to see the patterns, small enough to read
 
@@ -152,4 +153,8 @@ VIEWS = {
                         "hidden-layer activation profiles of a few held-out inputs"),
     "kernels": View(kernels, ("model.keras",), "the first layer's kernels as images"),
     "curves": View(curves, ("history.json",), "training and validation curves"),
+    "feature-maps": View(seeing.feature_maps, ("model.keras", "config.json"),
+                         "a conv layer's feature maps (--layer) of --image or held-out images"),
+    "errors": View(seeing.errors, ("model.keras", "config.json"),
+                   "grids of the misclassified and hardest-to-decide held-out images"),
 }
