@@ -42,6 +42,7 @@ class Config:
     width: int = 32
     depth: int = 2
     activation: str = "tanh"
+    kernel_size: int = 3  # convolution kernel side in pixels, for builders that take it
     # Optimisation
     epochs: int = 10
     batch_size: int = 128

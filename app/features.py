@@ -5,6 +5,7 @@ feature-maps`)."""
 import keras
 import numpy as np
 
+from app.data.errors import DataError
 from app.models import core_of
 from app.plots import image_grid
 
@@ -23,9 +24,13 @@ def feature_extractor(model, layer_name=None):
     and skipping any augmentation."""
     core = core_of(model)
     names = conv_layers(model)
-    layer_name = layer_name or (names[0] if names else None)
+    if not names and not layer_name:
+        raise DataError(f"{core.name} has no convolution layers", "a run of a CNN",
+                        "pick a convolutional experiment, or name a layer with --layer")
+    layer_name = layer_name or names[0]
     if layer_name not in [layer.name for layer in core.layers]:
-        raise ValueError(f"no layer {layer_name!r} in {core.name}; convolution layers: {names}")
+        raise DataError(f"no layer {layer_name!r} in {core.name}",
+                        f"one of its convolution layers: {names}")
     inner = keras.Model(core.inputs, core.get_layer(layer_name).output)
     normalize = [layer for layer in model.layers if type(layer).__name__ == "Normalize"]
 

@@ -4,7 +4,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
-import numpy as np
+from sklearn.metrics import ConfusionMatrixDisplay
 
 
 def learning_curves(history, path):
@@ -22,9 +22,7 @@ def learning_curves(history, path):
         ax.set(title=name, xlabel="epoch")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path, dpi=100)
 
 
 def image_grid(images, path, columns, titles=None, suptitle=None, cell=1.6):
@@ -41,22 +39,23 @@ def image_grid(images, path, columns, titles=None, suptitle=None, cell=1.6):
                 ax.set_title(titles[i], fontsize=8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path, dpi=100)
 
 
-def confusion_matrix(matrix, class_names, path, title="confusion matrix"):
-    """Save a confusion matrix (rows: true class, columns: predicted) with its counts."""
+def confusion_matrix(y_true, y_pred, class_names, path, title="confusion matrix"):
+    """Save scikit-learn's confusion-matrix display (rows: true class, columns: predicted)."""
     n = len(class_names)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.55 * n))
-    ax.imshow(matrix, cmap="Blues")
-    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true", title=title)
-    ax.set_xticklabels(class_names, rotation=45, ha="right")
-    ax.set_yticklabels(class_names)
-    for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, str(count), ha="center", va="center", fontsize=8,
-                color="white" if count > matrix.max() / 2 else "black")
+    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * n, 1.0 + 0.55 * n))
+    ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=list(range(n)),
+                                            display_labels=class_names, ax=ax, colorbar=False,
+                                            xticks_rotation=45)
+    ax.set_title(title)
+    save(fig, path, dpi=100)
+
+
+def save(fig, path, dpi=100):
+    """Lay out, write and close a figure; returns the path."""
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
+    return path

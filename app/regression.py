@@ -97,9 +97,7 @@ def plot_fits(snapshots, splits, path):
         ax.set(title=f"{epochs} epochs: test MSE {mse:.3f}", xlabel="x")
     axes[0, 0].set_ylabel("y")
     axes[0, 0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    plots.save(fig, path, dpi=80)
 
 
 def plot_mse(history, snapshots, path):
@@ -115,9 +113,7 @@ def plot_mse(history, snapshots, path):
     ax.set(xlabel="epoch", ylabel="MSE", title="Fit error by epochs")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    plots.save(fig, path, dpi=80)
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-from sklearn.metrics import classification_report, confusion_matrix, log_loss
+from sklearn.metrics import classification_report, log_loss
 
 from app import models, plots, training
 from app.data import augment as aug
@@ -86,6 +86,20 @@ def assemble(core, normalize, augmentation=()):
     return keras.Model(inputs, core(x), name="with_preprocessing")
 
 
+def compiled_model(config, splits, outputs, normalize, model_side, speed):
+    """(the builder's network for `config` inside `assemble`, compiled for `splits`' training
+    size, the network's parameter count): what every run trains, and every search trial."""
+    core = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
+                        **config.model_kwargs())
+    model = assemble(core, normalize, model_side)
+    steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
+    loss, metrics = training.loss_and_metrics(config.dataset, outputs, one_hot=bool(config.mixup))
+    model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics,
+                  jit_compile=speed["jit_compile"],
+                  steps_per_execution=speed["steps_per_execution"])
+    return model, core.count_params()
+
+
 def classifier_reports(model, x, y, class_names, out_dir, tta=False):
     """Confusion matrix PNG and sklearn's classification report of `model` on (x, y); with
     `tta`, predictions average each image and its mirror, and the metrics they give are
@@ -95,8 +109,7 @@ def classifier_reports(model, x, y, class_names, out_dir, tta=False):
         probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
     predicted = (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)
     labels = list(range(len(class_names)))
-    plots.confusion_matrix(confusion_matrix(y, predicted, labels=labels), class_names,
-                           out_dir / "confusion_matrix.png")
+    plots.confusion_matrix(y, predicted, class_names, out_dir / "confusion_matrix.png")
     report = classification_report(y, predicted, labels=labels, target_names=class_names,
                                    digits=4, zero_division=0)
     (out_dir / "classification_report.txt").write_text(report)
@@ -136,15 +149,7 @@ def run_experiment(config, out_dir, data_dir=None):
     outputs = models.output_units(config.model, max(splits.num_classes, 1))
     train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs)
 
-    core = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
-                        **config.model_kwargs())
-    params = core.count_params()
-    model = assemble(core, normalize, model_side)
-    steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
-    loss, metrics = training.loss_and_metrics(config.dataset, outputs, one_hot=bool(config.mixup))
-    model.compile(optimizer=training.make_optimizer(config, steps), loss=loss, metrics=metrics,
-                  jit_compile=speed["jit_compile"],
-                  steps_per_execution=speed["steps_per_execution"])
+    model, params = compiled_model(config, splits, outputs, normalize, model_side, speed)
 
     write_json(out_dir / "config.json", {
         "config": dataclasses.asdict(config),

@@ -19,7 +19,7 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     assert train_main(["cats_dogs", "--data", "sample", "--limit", "20", "--epochs", "2",
                        "--out", str(out), "--set", "feature_maps=2",
-                       "--set", "feature_maps_layer=conv2d_1"]) == 0
+                       "--set", "feature_maps_layer=conv2"]) == 0
     return out
 
 
@@ -30,13 +30,13 @@ def test_feature_maps_callback_and_extractor(run):
 
     model = load_model(run / "model.keras")
     extract, name = feature_extractor(model)
-    assert name == "conv2d"
+    assert name == "conv1"
     image = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.float32)
     maps = extract(image[None])
     assert maps.shape == (1, 29, 29, 64)
-    conv = core_of(model).get_layer("conv2d")  # fed the model's scaling: pixels / 255
+    conv = core_of(model).get_layer("conv1")  # fed the model's scaling: pixels / 255
     assert np.allclose(maps, conv(image[None] / 255.0).numpy(), atol=1e-5)
-    with pytest.raises(ValueError, match="convolution layers: \\['conv2d', 'conv2d_1'"):
+    with pytest.raises(ValueError, match=r"layers: \['conv1', 'conv2', 'conv3', 'conv4'\]"):
         feature_extractor(model, "conv9")
 
 
@@ -44,8 +44,8 @@ def test_inspect_feature_maps_and_errors(run, tmp_path, capsys):
     Image.new("RGB", (80, 60), (200, 120, 40)).save(tmp_path / "pet.jpg")
     out = tmp_path / "out"
     assert inspect_main([str(run), "feature-maps", "errors", "--image", str(tmp_path / "pet.jpg"),
-                         "--layer", "conv2d_2", "--out", str(out)]) == 0
-    assert (out / "feature_maps_conv2d_2_pet.png").stat().st_size > 0
+                         "--layer", "conv3", "--out", str(out)]) == 0
+    assert (out / "feature_maps_conv3_pet.png").stat().st_size > 0
     assert (out / "hardest.png").stat().st_size > 0
     model = load_model(run / "model.keras")
     x, y = load_splits("cats_dogs", data="sample", limit=20, val_split=0, progress=False).test

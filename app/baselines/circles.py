@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.svm import SVC
 
-from app import subcommands
+from app import plots, subcommands
 from app.data import load_splits
 
 GRID_LIMIT = 1.6  # outer circle radius 1 plus noise: the plot's extent
@@ -60,9 +60,7 @@ def plot_grid(rows, test_xy, path, columns=5):
         ax.scatter(*test_xy[0].T, c=test_xy[1], cmap="bwr", s=6)
         ax.set_title(f"{row['kernel']}: test {row['test_accuracy']:.2f}", fontsize=9)
         ax.set(xticks=[], yticks=[], aspect="equal")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    plots.save(fig, path, dpi=80)
 
 
 def parser():

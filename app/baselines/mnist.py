@@ -10,13 +10,11 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import ConfusionMatrixDisplay
 from sklearn.svm import SVC
 
-from app import subcommands
+from app import plots, subcommands
 from app.data import load_splits
 
 MODELS = {
@@ -44,12 +42,9 @@ def evaluate(name, model, train_xy, test_xy, out):
            "predict_seconds": time.monotonic() - fitted}
     print(f"  {name}: test accuracy {accuracy:.4f} on {len(test_xy[0])} images "
           f"(fit {row['fit_seconds']:.1f} s, predict {row['predict_seconds']:.1f} s)")
-    fig, ax = plt.subplots(figsize=(6, 5.5))
-    ConfusionMatrixDisplay.from_predictions(test_xy[1], predicted, ax=ax, colorbar=False)
-    ax.set_title(f"{name} on MNIST pixels: test accuracy {accuracy:.4f}")
-    fig.tight_layout()
-    fig.savefig(out / f"confusion_{name}.png", dpi=80)
-    plt.close(fig)
+    plots.confusion_matrix(test_xy[1], predicted, [str(d) for d in range(10)],
+                           out / f"confusion_{name}.png",
+                           f"{name} on MNIST pixels: test accuracy {accuracy:.4f}")
     return row
 
 

@@ -25,13 +25,6 @@ def kernel_layers(model):
     return [layer for layer in model.layers if getattr(layer, "kernel", None) is not None]
 
 
-def _save(fig, path):
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
-
-
 def weights(run, out, args):
     """One histogram per layer with a kernel; the title gives its shape, mean and std."""
     layers = kernel_layers(run.core)
@@ -46,7 +39,7 @@ def weights(run, out, args):
         ax.set_title(f"{layer.name} {tuple(layer.kernel.shape)}\nmean {values.mean():.3g}, "
                      f"std {values.std():.3g}", fontsize=8)
         ax.tick_params(labelsize=7)
-    return [_save(fig, out / "weights.png")]
+    return [plots.save(fig, out / "weights.png", dpi=80)]
 
 
 def hidden_layers(model):
@@ -93,7 +86,7 @@ def activations(run, out, args):
             ax.bar(np.arange(values.shape[1]), values[i], width=1.0, color="tab:green")
             ax.set_title(f"{name}: {values.shape[1]} units", fontsize=8)
             ax.tick_params(labelsize=7)
-    return [_save(fig, out / "activations.png")]
+    return [plots.save(fig, out / "activations.png", dpi=80)]
 
 
 def first_kernels(model):
@@ -130,7 +123,7 @@ def kernels(run, out, args):
             ax.imshow(tile[..., 0], cmap="bwr", vmin=-limit, vmax=limit, interpolation="nearest")
     fig.suptitle(f"{name}: {len(tiles)} kernels of {tiles.shape[1]}x{tiles.shape[2]}",
                  fontsize=10)
-    return [_save(fig, out / "kernels.png")]
+    return [plots.save(fig, out / "kernels.png", dpi=80)]
 
 
 def curves(run, out, args):

@@ -1,6 +1,8 @@
 """Convolutional networks of the reports, as pure Functional-API builders.
 
-Parameter counts (default arguments) are the reports' and are checked by tests/test_models.py."""
+Parameter counts (default arguments) are the reports' and are checked by tests/test_models.py.
+Layers are named (conv1, conv2, ..., fc1, ...): feature maps and inspection address them by name,
+and Keras' automatic names depend on what else the process has built."""
 
 import keras
 from keras import layers
@@ -20,10 +22,11 @@ def conv_block(x, filters, kernel, strides=1, padding="same", batchnorm=False, l
 def dense_head(x, hidden, num_classes, dropout=0.0, l2=0.0, output_activation="softmax"):
     """Flatten, then (Dropout -> Dense ReLU) per hidden width, then the output layer."""
     x = layers.Flatten()(x)
-    for units in hidden:
+    for i, units in enumerate(hidden, 1):
         if dropout:
             x = layers.Dropout(dropout)(x)
-        x = layers.Dense(units, activation="relu", kernel_regularizer=regularizer(l2))(x)
+        x = layers.Dense(units, activation="relu", kernel_regularizer=regularizer(l2),
+                         name=f"fc{i}")(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
     return layers.Dense(num_classes, activation=output_activation,
@@ -33,10 +36,10 @@ def dense_head(x, hidden, num_classes, dropout=0.0, l2=0.0, output_activation="s
 def mnist_cnn(input_shape=(28, 28, 1), num_classes=10, l2=0.0, dropout=0.0):
     """Report 001's MNIST CNN: 624,202 parameters."""
     inputs = keras.Input(input_shape)
-    x = conv_block(inputs, 64, 3, l2=l2)
+    x = conv_block(inputs, 64, 3, l2=l2, name="conv1")
     x = layers.MaxPooling2D()(x)
-    x = conv_block(x, 128, 3, l2=l2)
-    x = conv_block(x, 128, 3, l2=l2)
+    x = conv_block(x, 128, 3, l2=l2, name="conv2")
+    x = conv_block(x, 128, 3, l2=l2, name="conv3")
     x = layers.MaxPooling2D()(x)
     return keras.Model(inputs, dense_head(x, (64,), num_classes, dropout, l2), name="mnist_cnn")
 
@@ -44,9 +47,9 @@ def mnist_cnn(input_shape=(28, 28, 1), num_classes=10, l2=0.0, dropout=0.0):
 def mnist_cnn_light(input_shape=(28, 28, 1), num_classes=10):
     """Report 001's light MNIST CNN: 25,258 parameters."""
     inputs = keras.Input(input_shape)
-    x = conv_block(inputs, 32, 3)
+    x = conv_block(inputs, 32, 3, name="conv1")
     x = layers.MaxPooling2D()(x)
-    x = conv_block(x, 32, 3)
+    x = conv_block(x, 32, 3, name="conv2")
     x = layers.MaxPooling2D()(x)
     return keras.Model(inputs, dense_head(x, (), num_classes), name="mnist_cnn_light")
 
@@ -55,8 +58,8 @@ def cifar_cnn(input_shape=(32, 32, 3), num_classes=10, batchnorm=False, dropout=
     """Report 000's CIFAR-10 CNN: three conv5x5 + maxpool stages, dense 1000: 1,191,170 params."""
     inputs = keras.Input(input_shape)
     x = inputs
-    for filters in (32, 64, 64):
-        x = conv_block(x, filters, 5, batchnorm=batchnorm, l2=l2)
+    for i, filters in enumerate((32, 64, 64), 1):
+        x = conv_block(x, filters, 5, batchnorm=batchnorm, l2=l2, name=f"conv{i}")
         x = layers.MaxPooling2D()(x)
     return keras.Model(inputs, dense_head(x, (1000,), num_classes, dropout, l2), name="cifar_cnn")
 
@@ -65,9 +68,11 @@ def cifar_cnn_wide(input_shape=(32, 32, 3), num_classes=10, batchnorm=False, dro
     """Report 003's wider CIFAR CNN, all convs 'valid': 32 -> 14 -> 12 -> 10 -> 8 -> pool 4,
     dense 4096: 17,422,346 parameters."""
     inputs = keras.Input(input_shape)
-    x = conv_block(inputs, 128, 5, strides=2, padding="valid", batchnorm=batchnorm, l2=l2)
-    for filters in (128, 128, 256):
-        x = conv_block(x, filters, 3, padding="valid", batchnorm=batchnorm, l2=l2)
+    x = conv_block(inputs, 128, 5, strides=2, padding="valid", batchnorm=batchnorm, l2=l2,
+                   name="conv1")
+    for i, filters in enumerate((128, 128, 256), 2):
+        x = conv_block(x, filters, 3, padding="valid", batchnorm=batchnorm, l2=l2,
+                       name=f"conv{i}")
     x = layers.MaxPooling2D()(x)
     return keras.Model(inputs, dense_head(x, (4096,), num_classes, dropout, l2),
                        name="cifar_cnn_wide")
@@ -76,10 +81,10 @@ def cifar_cnn_wide(input_shape=(32, 32, 3), num_classes=10, batchnorm=False, dro
 def cats_dogs_cnn(input_shape=(64, 64, 3), num_classes=1, dropout=0.0, l2=0.0):
     """Report 001's cats-vs-dogs CNN on 64x64 RGB, one sigmoid output: 1,496,001 parameters."""
     inputs = keras.Input(input_shape)
-    x = conv_block(inputs, 64, 8, strides=2, padding="valid", l2=l2)  # 64 -> 29
+    x = conv_block(inputs, 64, 8, strides=2, padding="valid", l2=l2, name="conv1")  # 64 -> 29
     x = layers.MaxPooling2D()(x)  # 29 -> 14
-    for filters in (128, 256, 128):
-        x = conv_block(x, filters, 3, l2=l2)
+    for i, filters in enumerate((128, 256, 128), 2):
+        x = conv_block(x, filters, 3, l2=l2, name=f"conv{i}")
     x = layers.MaxPooling2D()(x)  # 14 -> 7
     outputs = dense_head(x, (128, 128), num_classes, dropout, l2, output_activation="sigmoid")
     return keras.Model(inputs, outputs, name="cats_dogs_cnn")

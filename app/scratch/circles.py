@@ -12,7 +12,7 @@ matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt
 import numpy as np
 
-from app import subcommands
+from app import plots, subcommands
 from app.data import load_splits
 from app.scratch.mlp import MLP, train
 from app.scratch.run import save_run
@@ -36,9 +36,7 @@ def plot_boundaries(panels, test_xy, path):
         ax.contour(xx, yy, proba, levels=[0.5], colors="k", linewidths=1.5)
         ax.scatter(*test_xy[0].T, c=test_xy[1], cmap="bwr", edgecolors="w", linewidths=0.5, s=16)
         ax.set(title=title, xlabel="x1", ylabel="x2", aspect="equal")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    plots.save(fig, path, dpi=90)
 
 
 def parser():

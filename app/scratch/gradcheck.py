@@ -17,7 +17,7 @@ matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt
 import numpy as np
 
-from app import subcommands
+from app import plots, subcommands
 from app.data.errors import DataError
 from app.scratch.mlp import MLP, train
 from app.scratch.run import EpochPrinter, mnist_flat
@@ -55,9 +55,7 @@ def plot(errors_by_type, path):
            title="Gradient check: 10 weights of W2, one example")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    plots.save(fig, path, dpi=100)
 
 
 def parser():
