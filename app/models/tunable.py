@@ -1,6 +1,7 @@
 """Networks whose shape is a hyperparameter, for the searches of `tuning/`: report 004's fully
 connected and convolutional MNIST random searches, and report 001's cats-vs-dogs CNN at any
-width. Pure builders like the others: shapes and hyperparameters in, uncompiled model out."""
+width. Pure builders like the others: shapes and hyperparameters in, uncompiled model out;
+layers named as in app/models/cnn.py and mlp.py (conv1, fc1, dense_1, output)."""
 
 import keras
 from keras import layers
@@ -49,7 +50,7 @@ def mnist_convnet(input_shape=(28, 28, 1), num_classes=10, depth=2, width=32, ke
     x = inputs
     for i in range(depth):
         x = layers.Conv2D(width, kernel_size, padding="same", use_bias=not batchnorm,
-                          kernel_regularizer=regularizer(l2), name=f"conv_{i + 1}")(x)
+                          kernel_regularizer=regularizer(l2), name=f"conv{i + 1}")(x)
         if batchnorm:
             x = layers.BatchNormalization()(x)
         x = layers.Activation(activation)(x)
@@ -58,7 +59,7 @@ def mnist_convnet(input_shape=(28, 28, 1), num_classes=10, depth=2, width=32, ke
     x = layers.Flatten()(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
-    x = _dense(x, 128, activation, dropout, l2, batchnorm)
+    x = _dense(x, 128, activation, dropout, l2, batchnorm, name="fc1")
     outputs = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer(l2),
                            name="output")(x)
     return keras.Model(inputs, outputs, name="mnist_convnet")
@@ -69,10 +70,10 @@ def cats_dogs_cnn_scaled(input_shape=(64, 64, 3), num_classes=1, width=64, dropo
     2, 4 and 2 x width kernels and two dense layers of 2 x width units. At width 64 it is
     `cats_dogs_cnn` (1,496,001 parameters), which tests/test_tuning.py checks."""
     inputs = keras.Input(input_shape)
-    x = conv_block(inputs, width, 8, strides=2, padding="valid", l2=l2)  # 64 -> 29
+    x = conv_block(inputs, width, 8, strides=2, padding="valid", l2=l2, name="conv1")  # 64 -> 29
     x = layers.MaxPooling2D()(x)  # 29 -> 14
-    for factor in (2, 4, 2):
-        x = conv_block(x, factor * width, 3, l2=l2)
+    for i, factor in enumerate((2, 4, 2), 2):
+        x = conv_block(x, factor * width, 3, l2=l2, name=f"conv{i}")
     x = layers.MaxPooling2D()(x)  # 14 -> 7
     outputs = dense_head(x, (2 * width, 2 * width), num_classes, dropout, l2,
                          output_activation="sigmoid")
