@@ -1,0 +1,211 @@
+"""Search an experiment's hyperparameters with keras-tuner:
+
+    python -m tuning.search EXPERIMENT --tuner random|grid|hyperband|bayesian --max-trials N
+    python -m tuning.search regression --tuner grid --cv 10           # report 004's grid
+    python -m tuning.search mnist_fc --max-trials 20 --limit 5000 --hp width=128,256
+    python -m tuning.search --list                                    # the search spaces
+
+Flags as in `app.train` (--data-dir, --data, --epochs, --batch-size, --seed, --limit, --set);
+the space of each experiment is in tuning/spaces.py. The search folder (--out, default
+saved_models/search/EXPERIMENT-TUNER) survives interruption: the same command again resumes it.
+Distributed: the same command with KERASTUNER_TUNER_ID=chief on one process and worker0,
+worker1, ... on others, all with KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT; the chief
+runs the oracle, the workers run trials. Results: `python -m tuning.report SEARCH_DIR`."""
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from app.config import apply_overrides
+from app.data.errors import DataError
+from tuning.files import write_json_atomic
+from tuning.spaces import SPACES, listing
+
+KINDS = ("random", "grid", "hyperband", "bayesian")
+
+
+def parser(prog="python -m tuning.search", description=__doc__, cv=True):
+    """The search's flags; `tuning.nested` takes them too, with its own folds instead of --cv."""
+    p = argparse.ArgumentParser(prog=prog, description=description,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", nargs="?", help="a name from --list")
+    p.add_argument("--list", action="store_true", help="list the search spaces and exit")
+    p.add_argument("--tuner", default="random", help=f"one of {', '.join(KINDS)}")
+    p.add_argument("--max-trials", type=int, help="trials at most (default: 10; grid: the "
+                   "whole grid; hyperband sizes its brackets from --epochs instead)")
+    if cv:
+        p.add_argument("--cv", type=int, default=0, metavar="K",
+                       help="score each trial by K-fold cross-validation on the training data")
+    p.add_argument("--objective", default="val_loss", help="validation metric to optimize")
+    p.add_argument("--hp", action="append", default=[], metavar="NAME=V1,V2",
+                   help="replace one hyperparameter's candidates (one value fixes it)")
+    p.add_argument("--out", help="search folder (default saved_models/search/EXPERIMENT-TUNER)")
+    p.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    p.add_argument("--resume-every", type=float, default=10.0, metavar="SECONDS",
+                   help="save a running trial's state at most this often (default 10)")
+    p.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
+                   "(default: $APP_DATA_DIR, else the built-in sample)")
+    p.add_argument("--data", choices=["auto", "dir", "tfds", "sample"])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--limit", type=int, help="at most N training and N evaluation examples")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field; repeatable")
+    return p
+
+
+def resolve_config(args, space):
+    """The space's starting Config with the training flags and --set overrides applied."""
+    flags = [f"{key}={value}" for key, value in (
+        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
+        ("seed", args.seed), ("limit", args.limit)) if value is not None]
+    return apply_overrides(space.base(), flags + args.set).validate()
+
+
+def declared(space):
+    """The keras-tuner HyperParameters that `space` declares, at their defaults."""
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    space.sample(hp)
+    return hp
+
+
+def _parse(text, like):
+    if isinstance(like, bool):
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"takes true or false, got {text!r}")
+        return text.lower() == "true"
+    return type(like)(text)
+
+
+def restrictions(space, pairs):
+    """HyperParameters that replace the candidates of the hyperparameters named in `pairs`
+    ('name=v1,v2'): keras-tuner keeps the first declaration of a name, so these win."""
+    import keras_tuner
+
+    known = {hp.name: hp for hp in declared(space).space}
+    hp = keras_tuner.HyperParameters()
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name not in known:
+            raise ValueError(f"--hp takes NAME=V1,V2 with NAME one of {sorted(known)}; "
+                             f"got {pair!r}")
+        try:
+            values = [_parse(v.strip(), known[name].default) for v in text.split(",")]
+        except ValueError as error:
+            raise ValueError(f"--hp {name}: {error}") from None
+        if len(values) == 1:
+            hp.Fixed(name, values[0])
+        else:
+            hp.Choice(name, values, default=values[0])
+    return hp
+
+
+def space_size(hp):
+    """Points in the space of HyperParameters `hp`, or None if one is continuous."""
+    sizes = [len(p.values) if hasattr(p, "values") else 2 if type(p).__name__ == "Boolean"
+             else 1 if type(p).__name__ == "Fixed" else None for p in hp.space]
+    return None if None in sizes else math.prod(sizes)
+
+
+def describe(args, config, splits):
+    """What identifies a search: resuming with a different one of these is refused."""
+    return {"experiment": args.experiment, "tuner": args.tuner, "cv": args.cv,
+            "objective": args.objective, "hp": args.hp, "config": dataclasses.asdict(config),
+            "data": {"source": splits.source, "train": len(splits.train[0]),
+                     "val": len(splits.val[0]), splits.eval_split: len(splits.test[0])}}
+
+
+def check_folder(out, meta, overwrite):
+    """Write search.json in `out`, refusing a folder that holds a different search (the data
+    folder may move)."""
+    path = out / "search.json"
+    if path.exists() and not overwrite:
+        old = json.loads(path.read_text())
+        changed = [key for key in meta if key != "data_dir" and old.get(key) != meta[key]]
+        if changed:
+            raise ValueError(f"{out} holds a different search (it differs in {changed}). "
+                             "Fix: pass another --out, or --overwrite to start over.")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, meta)
+
+
+def make_tuner(args, splits=None):
+    """(tuner, study, search folder) for parsed `args`, on `splits` if given (else the
+    experiment's data); raises ValueError on bad input."""
+    if args.experiment not in SPACES:
+        what = f"unknown experiment {args.experiment!r}" if args.experiment else "no experiment"
+        raise ValueError(f"{what}, or it has no search space. Spaces:\n{listing()}")
+    if args.tuner not in KINDS:
+        raise ValueError(f"unknown tuner {args.tuner!r}; choose one of {', '.join(KINDS)}")
+    if args.cv == 1 or args.cv < 0:
+        raise ValueError(f"--cv takes K >= 2 folds (or 0 for none), got {args.cv}")
+    if args.cv and args.tuner == "hyperband":
+        raise ValueError("--cv does not combine with hyperband: a promoted Hyperband trial "
+                         "continues one model's weights, a cross-validated trial has K models. "
+                         "Fix: --tuner random, grid or bayesian.")
+    space = SPACES[args.experiment]
+    config = resolve_config(args, space)
+    fixed = restrictions(space, args.hp)
+    if not args.objective.startswith("val_"):
+        raise ValueError(f"--objective must be a validation metric (val_...), "
+                         f"got {args.objective!r}")
+
+    from tuning.study import Study, make_study  # late: TensorFlow takes seconds to import
+    from tuning.tuners import TUNERS
+
+    study = Study(config, space, splits) if splits else make_study(space, config, args.data_dir)
+    out = Path(args.out or Path("saved_models", "search", f"{args.experiment}-{args.tuner}"))
+    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
+    check_folder(out, {**describe(args, config, study.splits), "data_dir": data_dir},
+                 args.overwrite)
+    budget = ({"max_epochs": config.epochs, "factor": 3} if args.tuner == "hyperband" else
+              {"max_trials": args.max_trials or (None if args.tuner == "grid" else 10)})
+    tuner = TUNERS[args.tuner](
+        hypermodel=study, objective=args.objective, hyperparameters=fixed,
+        # keras-tuner draws a random seed when given 0 (`seed or random.randint(...)`): + 1
+        # keeps --seed 0 reproducible.
+        seed=config.seed + 1, directory=str(out.parent), project_name=out.name,
+        overwrite=args.overwrite, cv=args.cv, resume_every=args.resume_every, **budget)
+    return tuner, study, out
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    if args.list:
+        print(f"Search spaces:\n{listing()}")
+        return 0
+    try:
+        tuner, study, out = make_tuner(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (DataError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    role = os.environ.get("KERASTUNER_TUNER_ID", "")
+    size = space_size(tuner.oracle.get_space()) if "worker" not in role else None
+    print(f"Search {out}: {args.tuner}, {size or 'continuous'} points in the space, "
+          f"{f'{args.cv}-fold CV' if args.cv else 'validation split'}, {study.config.epochs} "
+          f"epochs, {len(study.splits.train[0])} training examples; {role or 'one process'}")
+    try:
+        tuner.search()
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run the same command again to resume {out}", file=sys.stderr)
+        return 130
+    if "worker" in role:
+        return 0
+    from tuning.report import summary
+
+    print(summary(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

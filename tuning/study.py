@@ -1,0 +1,110 @@
+"""The keras-tuner HyperModel of a search: one space's Config, its data loaded once, and
+`build(hp)`: the ordinary builder on `dataclasses.replace(config, **space.sample(hp))`, compiled
+as every training run is (`app.runner.compiled_model`). Also the K-fold splits of
+cross-validation, and training one model on one split for a trial, a fold or a retrain."""
+
+import dataclasses
+
+import keras
+import keras_tuner
+import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from app import models, training
+from app.data import load_splits
+from app.data.preprocess import fit_normalize
+from app.runner import compiled_model, make_datasets
+from app.speed import apply_speed_settings, speed_settings
+from tuning.spaces import DATA_FIELDS
+
+
+def load_data(config, data_dir=None):
+    """The splits of `config`, loaded as `app.runner.run_experiment` loads them."""
+    return load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
+                       config.seed, config.image_size, resize=config.resize)
+
+
+def training_pool(config, splits):
+    """(x, y): every example a search may train or validate on. The validation split joins the
+    training split unless it is the source's own held-out split (val_split=0)."""
+    if not config.val_split:
+        return splits.train
+    return tuple(np.concatenate(pair) for pair in zip(splits.train, splits.val))
+
+
+def kfold(x, y, k, seed, classes):
+    """[(train indices, validation indices)] of k shuffled folds, stratified for classifiers."""
+    split = (StratifiedKFold if classes else KFold)(k, shuffle=True, random_state=seed)
+    return list(split.split(x, y if classes else None))
+
+
+def subset(splits, train, val, test=None):
+    """Splits with (x, y) pairs `train`, `val` and `test` (default the held-out split of
+    `splits`), and the same classes."""
+    return dataclasses.replace(splits, train=train, val=val, test=test or splits.test,
+                               skipped=[])
+
+
+class Study(keras_tuner.HyperModel):
+    """`build(hp)` for keras-tuner, and the pieces the tuners of tuning.tuners train with."""
+
+    def __init__(self, config, space, splits):
+        super().__init__(name=config.name)
+        self.config, self.space, self.splits = config, space, splits
+        self.speed = apply_speed_settings(speed_settings())
+        self.outputs = models.output_units(config.model, max(splits.num_classes, 1))
+
+    def config_for(self, hp):
+        """The trial's Config: the search's, with the values `hp` samples."""
+        values = self.space.sample(hp)
+        if DATA_FIELDS & values.keys():
+            raise ValueError(f"a search space cannot set {sorted(DATA_FIELDS & values.keys())}: "
+                             "every trial must see the same data")
+        return dataclasses.replace(self.config, **values).validate()
+
+    def build(self, hp):
+        return self.build_for(self.config_for(hp), self.splits)
+
+    def build_for(self, config, splits):
+        """The compiled model of `config` with normalization fitted on `splits.train`."""
+        # Every trial starts from the search's seed, not from a seed per trial: the weights'
+        # initialization and the batches' order then differ between trials only as much as
+        # their hyperparameters make them, which is what a comparison wants, and a trial
+        # gives the same score whichever worker runs it and in whatever order.
+        keras.utils.set_random_seed(config.seed)
+        normalize = fit_normalize(splits.train[0], config.normalize, config.seed)
+        model_side = make_datasets(config, splits, self.outputs)[3]  # augmentation in the model
+        return compiled_model(config, splits, self.outputs, normalize, model_side, self.speed)[0]
+
+    def callbacks(self, config, folder):
+        """The config's own training callbacks (ReduceLROnPlateau, EarlyStopping): a trial
+        trains as `app.train` would. The per-epoch history goes to the trial's run.json, which
+        survives a resume, so the CSV logger is left out."""
+        quiet = dataclasses.replace(config, checkpoint=False, tensorboard=False)
+        return [c for c in training.make_callbacks(quiet, folder)
+                if not isinstance(c, keras.callbacks.CSVLogger)]
+
+    def datasets(self, config, splits):
+        """(train, val, test) tf.data pipelines of `splits` for `config`."""
+        return make_datasets(config, splits, self.outputs)[:3]
+
+    def train(self, model, config, train, val=None, callbacks=(), initial_epoch=0, epochs=None):
+        """Fit `model` on the `train` pipeline, validating on `val` if given, from
+        `initial_epoch` to `epochs` (default config.epochs); returns the History."""
+        return model.fit(train, validation_data=val, initial_epoch=initial_epoch,
+                         epochs=epochs or config.epochs, callbacks=list(callbacks),
+                         shuffle=False,  # the dataset shuffles itself
+                         verbose=0)
+
+
+def evaluate(model, data):
+    """{metric: value} of `model` on the pipeline `data`, named as Keras names validation
+    metrics (val_loss, ...)."""
+    results = model.evaluate(data, return_dict=True, verbose=0)
+    return {f"val_{name}": float(value) for name, value in results.items()}
+
+
+def make_study(space, config, data_dir=None):
+    splits = load_data(config, data_dir)
+    return Study(config, space, splits)
+
