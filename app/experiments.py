@@ -31,10 +31,11 @@ _adam = _variant(_bn, "cifar_cnn_adam", "rung 6 with Adam 1e-3 instead of SGD",
                  optimizer="adam", learning_rate=1e-3, momentum=0.0)
 
 _EXPERIMENTS = [
+    # Report 001's N(0, 1) row (97.15%): with Glorot init these settings gave 96.97% test here.
     _variant(_mnist, "mnist_mlp",
-             "784-400-700-10 sigmoid MLP, SGD lr=4/(1+2e-3 t), L2 1e-4, batch 32 (report 001)",
-             model="mlp_mnist", optimizer="sgd", learning_rate=4.0, schedule="inverse_time",
-             decay_rate=2e-3, l2=1e-4, batch_size=32),
+             "784-400-700-10 sigmoid MLP, N(0,1) init, SGD lr=4/(1+2e-3 t), L2 1e-4, batch 32 "
+             "(report 001)", model="mlp_mnist", init="normal", optimizer="sgd", learning_rate=4.0,
+             schedule="inverse_time", decay_rate=2e-3, l2=1e-4, batch_size=32),
     # Report 001 trained with SGD at a fixed 0.01. Measured here, SGD 0.01 with momentum 0.9 was
     # at 98.5% validation accuracy after 4 epochs; Adam with a cosine decay passes 99% sooner.
     _variant(_mnist, "mnist_cnn", "MNIST CNN (624k), Adam 1e-3, cosine decay, 6 epochs "
