@@ -6,7 +6,7 @@ import os
 
 def write_json_atomic(path, data):
     """Write JSON so that a reader, or a process killed mid-write, never sees half a file."""
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # processes may write at once
     tmp.write_text(json.dumps(data, indent=1, default=float) + "\n")
     os.replace(tmp, path)
 

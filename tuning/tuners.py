@@ -11,9 +11,11 @@ users keep asking for:
 - only each trial's best weights on disk (#288), which `tuning.report --export-best` exports
   as they were trained (#548).
 
-Sampling stays keras-tuner's: RandomSearch, GridSearch, BayesianOptimization and Hyperband
-below are the library's classes with this run_trial in front of theirs."""
+Sampling stays keras-tuner's: RandomSearch, BayesianOptimization and Hyperband below are the
+library's classes with this run_trial in front of theirs; GridSearch is the library's grid
+oracle with the state it forgets on reload restored (keras-team/keras-tuner#1055)."""
 
+import functools
 import gc
 import os
 import statistics
@@ -147,8 +149,35 @@ class RandomSearch(Trials, keras_tuner.RandomSearch):
     """keras-tuner's random search."""
 
 
-class GridSearch(Trials, keras_tuner.GridSearch):
-    """keras-tuner's grid search: every combination of the space's values, in order."""
+class GridOracle(keras_tuner.oracles.GridSearchOracle):
+    """keras-tuner's grid oracle, which resumes. Version 1.4.8 saves neither the order in which
+    it walks the grid nor its queue, so a reloaded grid search fails with a KeyError after its
+    first trial (keras-team/keras-tuner#1055, open). Both are rebuilt here from the trials
+    tried: every tried point proposes its successor again, and tried successors are skipped."""
+
+    def set_state(self, state):
+        super().set_state(state)
+
+        def compare(a, b):
+            return self._compare(self.trials[a].hyperparameters.values,
+                                 self.trials[b].hyperparameters.values)
+
+        order = sorted(self.trials, key=functools.cmp_to_key(compare))
+        self._ordered_ids = type(self._ordered_ids)()
+        for trial_id in order:
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = order
+
+
+class GridSearch(Trials, keras_tuner.Tuner):
+    """keras-tuner's grid search (a Tuner with its grid oracle, as keras_tuner.GridSearch is):
+    every combination of the space's values, in order."""
+
+    def __init__(self, hypermodel=None, objective=None, max_trials=None, seed=None,
+                 hyperparameters=None, **kwargs):
+        oracle = GridOracle(objective=objective, max_trials=max_trials, seed=seed,
+                            hyperparameters=hyperparameters)
+        super().__init__(oracle=oracle, hypermodel=hypermodel, **kwargs)
 
 
 class BayesianOptimization(Trials, keras_tuner.BayesianOptimization):
