@@ -15,6 +15,7 @@ import numpy as np
 import app.data.preprocess  # noqa: F401  (registers Normalize, which model.keras holds)
 from app.data import load_splits
 from app.data.errors import DataError
+from app.models import core_of
 
 
 class RunFolder:
@@ -58,8 +59,7 @@ class RunFolder:
     @property
     def core(self):
         """The trained network: the nested model inside model.keras (or the model itself)."""
-        nested = [layer for layer in self.model.layers if isinstance(layer, keras.Model)]
-        return nested[0] if nested else self.model
+        return core_of(self.model)
 
     def prepare(self, x):
         """Raw inputs -> the core network's inputs, through the layers before it."""
