@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from app.data.__main__ import main as data_main
+from app.data.affine import RandomAffine
 from app.data.augment import augment_layers, mixup, place
 from app.data.images import decode
 from app.data.pipeline import make_dataset
@@ -62,6 +63,19 @@ def test_augmented_views_change_every_epoch_and_repeat_with_the_seed():
     assert np.allclose(first, again[0]) and np.allclose(second, again[1])
 
 
+def test_random_affine_is_one_warp_about_the_center():
+    x = np.random.default_rng(0).uniform(0, 255, (2, 16, 16, 3)).astype(np.float32)
+    assert np.allclose(RandomAffine(seed=1)(x, training=True), x, atol=1e-3)  # zero ranges
+    m = RandomAffine(rotation=30, shear=10, zoom=0.2, shift=0.1, seed=3).matrices(2000, 32, 32)
+    m = m.numpy()
+    center = 15.5  # rotation, shear and zoom keep the center: it moves by the shift only
+    assert np.abs(m[:, 0] * center + m[:, 1] * center + m[:, 2] - center).max() <= 3.2 + 1e-4
+    determinant = m[:, 0] * m[:, 4] - m[:, 1] * m[:, 3]  # rotation and shear keep areas
+    assert determinant.min() >= 0.8**2 - 1e-5 and determinant.max() <= 1.2**2 + 1e-5
+    angle = np.degrees(np.arctan2(m[:, 3], m[:, 0]))
+    assert np.abs(angle).max() <= 30 + 1e-3 and np.abs(angle).max() > 28  # spread over +-30
+
+
 def test_mixup_mixes_images_and_labels():
     x = np.stack([np.zeros((8, 8, 3)), np.full((8, 8, 3), 255)]).astype(np.float32)
     y = np.eye(2, dtype=np.float32)
@@ -89,7 +103,7 @@ def test_only_geometric_augmentation_moves_into_the_model():
     pipeline_side, model_side = place(augment_layers("cats_dogs_color", cutout=0.5), "model")
     assert [type(layer).__name__ for layer in pipeline_side] == [
         "RandomBrightness", "RandomContrast", "RandomErasing"]
-    assert len(model_side) == 5
+    assert [type(layer).__name__ for layer in model_side] == ["RandomAffine", "RandomFlip"]
     assert place(model_side, "pipeline") == (model_side, [])
 
 
