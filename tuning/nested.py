@@ -66,7 +66,7 @@ def run(argv):
     if args.list or args.experiment not in SPACES:
         print(f"Search spaces:\n{listing()}")
         return 0 if args.list else subcommands.error(
-            f"unknown experiment {args.experiment!r}, or it has no search space",
+            f"{args.experiment!r} is not an experiment with a search space",
             "one of the spaces listed above")
     if args.outer < 2 or args.inner < 2:
         return subcommands.error(f"--outer {args.outer} --inner {args.inner}",
@@ -85,7 +85,7 @@ def run(argv):
     for k, (pool, test) in enumerate(kfold(x, y, args.outer, config.seed,
                                            splits.num_classes), 1):
         folder = out / f"outer_{k}"
-        result = read_json(folder / "result.json")
+        result = None if args.overwrite else read_json(folder / "result.json")
         if result is None:
             print(f"Outer fold {k}/{args.outer}: search on {len(pool)}, test on {len(test)}")
             try:

@@ -17,11 +17,13 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 
 from app.config import apply_overrides
 from app.data.errors import DataError
+from app.experiments import EXPERIMENTS
 from tuning.files import write_json_atomic
 from tuning.spaces import SPACES, listing
 
@@ -44,9 +46,13 @@ def parser(prog="python -m tuning.search", description=__doc__, cv=True):
     p.add_argument("--hp", action="append", default=[], metavar="NAME=V1,V2",
                    help="replace one hyperparameter's candidates (one value fixes it)")
     p.add_argument("--out", help="search folder (default saved_models/search/EXPERIMENT-TUNER)")
-    p.add_argument("--overwrite", action="store_true", help="start over instead of resuming")
+    p.add_argument("--overwrite", action="store_true", help="delete the search folder and start "
+                   "over instead of resuming (distributed: on the chief only)")
     p.add_argument("--resume-every", type=float, default=10.0, metavar="SECONDS",
                    help="save a running trial's state at most this often (default 10)")
+    p.add_argument("--memory-growth", type=float, default=500.0, metavar="MIB",
+                   help="restart the process, which resumes the search, when its resident "
+                   "memory grew more than this since its first trial (default 500; 0: never)")
     p.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
                    "(default: $APP_DATA_DIR, else the built-in sample)")
     p.add_argument("--data", choices=["auto", "dir", "tfds", "sample"])
@@ -126,7 +132,12 @@ def check_folder(out, meta, overwrite):
     """Write search.json in `out`, refusing a folder that holds a different search (the data
     folder may move)."""
     path = out / "search.json"
-    if path.exists() and not overwrite:
+    if overwrite and out.exists():
+        if not path.exists() and any(out.iterdir()):
+            raise ValueError(f"--overwrite would delete {out}, which is not a search folder "
+                             "(no search.json). Fix: pass an --out of its own.")
+        shutil.rmtree(out)
+    if path.exists():
         old = json.loads(path.read_text())
         changed = [key for key in meta if key != "data_dir" and old.get(key) != meta[key]]
         if changed:
@@ -136,12 +147,15 @@ def check_folder(out, meta, overwrite):
     write_json_atomic(path, meta)
 
 
-def make_tuner(args, splits=None):
+def make_tuner(args, splits=None, restart=False):
     """(tuner, study, search folder) for parsed `args`, on `splits` if given (else the
-    experiment's data); raises ValueError on bad input."""
+    experiment's data); with `restart`, the tuner raises MemoryGrowth when memory grows past
+    --memory-growth. Raises ValueError on bad input."""
     if args.experiment not in SPACES:
-        what = f"unknown experiment {args.experiment!r}" if args.experiment else "no experiment"
-        raise ValueError(f"{what}, or it has no search space. Spaces:\n{listing()}")
+        what = (f"experiment {args.experiment!r} has no search space"
+                if args.experiment in EXPERIMENTS else
+                f"unknown experiment {args.experiment!r}" if args.experiment else "no experiment")
+        raise ValueError(f"{what}. Search spaces:\n{listing()}")
     if args.tuner not in KINDS:
         raise ValueError(f"unknown tuner {args.tuner!r}; choose one of {', '.join(KINDS)}")
     if args.cv == 1 or args.cv < 0:
@@ -172,17 +186,21 @@ def make_tuner(args, splits=None):
         # keras-tuner draws a random seed when given 0 (`seed or random.randint(...)`): + 1
         # keeps --seed 0 reproducible.
         seed=config.seed + 1, directory=str(out.parent), project_name=out.name,
-        overwrite=args.overwrite, cv=args.cv, resume_every=args.resume_every, **budget)
+        cv=args.cv, resume_every=args.resume_every,
+        memory_growth=args.memory_growth if restart else 0, **budget)  # --overwrite: above
     return tuner, study, out
 
 
-def main(argv=None):
+def main(argv=None, restart=False):
+    """The command; with `restart` (only as `python -m tuning.search`, never in a caller's
+    process) it replaces its process with a new one when memory grows (see --memory-growth)."""
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     if args.list:
         print(f"Search spaces:\n{listing()}")
         return 0
     try:
-        tuner, study, out = make_tuner(args)
+        tuner, study, out = make_tuner(args, restart=restart)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -190,15 +208,25 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 1
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
-    size = space_size(tuner.oracle.get_space()) if "worker" not in role else None
-    print(f"Search {out}: {args.tuner}, {size or 'continuous'} points in the space, "
+    if "worker" in role:
+        space = "trials from the chief"  # its oracle holds the space
+    else:
+        size = space_size(tuner.oracle.get_space())
+        space = f"{size} points in the space" if size else "a continuous space"
+    print(f"Search {out}: {args.tuner}, {space}, "
           f"{f'{args.cv}-fold CV' if args.cv else 'validation split'}, {study.config.epochs} "
           f"epochs, {len(study.splits.train[0])} training examples; {role or 'one process'}")
+    from tuning.tuners import MemoryGrowth
+
     try:
         tuner.search()
     except KeyboardInterrupt:
         print(f"\ninterrupted: run the same command again to resume {out}", file=sys.stderr)
         return 130
+    except MemoryGrowth as growth:
+        print(f"{growth}: restarting the process to resume the search", flush=True)
+        sys.stderr.flush()
+        os.execv(sys.executable, [sys.executable, "-m", "tuning.search", *argv])
     if "worker" in role:
         return 0
     from tuning.report import summary
@@ -208,4 +236,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(restart=True))

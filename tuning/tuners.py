@@ -6,8 +6,10 @@ users keep asking for:
 - resuming a trial that was cut off from its last saved epoch (#439), see tuning/state.py;
 - the same seed for every trial, so that the whole search, not only the sampling, repeats
   (#421), see Study.build_for;
-- a clean session and a garbage collection before each model (#873), and each trial's
-  resident memory recorded next to its time;
+- a clean session and a garbage collection before each model, as keras-tuner does, each
+  trial's resident memory recorded next to its time, and since TensorFlow still keeps ~7 MiB
+  of every traced model, a MemoryGrowth signal on which `python -m tuning.search` restarts its
+  process and resumes: memory stays bounded over any number of trials (#873);
 - only each trial's best weights on disk (#288), which `tuning.report --export-best` exports
   as they were trained (#548).
 
@@ -71,15 +73,32 @@ def fold_summary(folds):
     return mean, std
 
 
+class MemoryGrowth(Exception):
+    """Raised between trials when the process's memory grew past the limit (see Trials)."""
+
+
 class Trials:
     """The trial runner in front of a keras-tuner tuner class (see the module docstring).
 
     cv: folds of cross-validation, 0 for the search's own validation split.
-    resume_every: seconds between saves of a running trial's state."""
+    resume_every: seconds between saves of a running trial's state.
+    memory_growth: MiB; after a trial, raise MemoryGrowth if resident memory grew more than
+    this since the first trial (0: never). clear_session and gc do not give back what
+    TensorFlow keeps of each traced model (~7 MiB a fit here, tensorflow/tensorflow#61791),
+    so only a new process does: `python -m tuning.search` then restarts and resumes."""
 
-    def __init__(self, *args, cv=0, resume_every=10.0, **kwargs):
+    def __init__(self, *args, cv=0, resume_every=10.0, memory_growth=0, **kwargs):
         self.cv, self.resume_every = cv, resume_every
+        self.memory_growth, self.first_rss = memory_growth, None
         super().__init__(*args, **kwargs)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)  # the oracle records the trial before any restart
+        rss = rss_mb()
+        self.first_rss = self.first_rss or rss
+        if self.memory_growth and rss and rss - self.first_rss > self.memory_growth:
+            raise MemoryGrowth(f"resident memory grew from {self.first_rss:.0f} to {rss:.0f} "
+                               f"MiB over this process's trials")
 
     def run_trial(self, trial, callbacks=()):
         """Train one trial (or finish it, or return it if done) and return its results:
