@@ -77,7 +77,8 @@ def test_grid_search_runs_each_point_of_the_space_once(grid_search):
         assert trial["status"] == "COMPLETED" and len(runs) == 1
         # Disk: one checkpoint per trial, no resume files left behind (#288).
         assert {p.name for p in (grid_search / name).iterdir()} == {
-            "trial.json", "run.json", "runs.jsonl", "checkpoint.weights.h5"}
+            "trial.json", "run.json", "runs.jsonl", "checkpoint.weights.h5",
+            "build_config.json"}
         assert run["epochs"] == 2 and run["rss_mb"] > 0
 
 
@@ -146,6 +147,22 @@ def test_interrupted_search_resumes_without_repeating_trials_or_epochs(tmp_path)
     assert not list(cut.glob("resume*"))
 
 
+def test_hyperband_promotes_trials_from_their_parents_weights(tmp_path):
+    out = tmp_path / "hyperband"
+    assert main(regression(out, "--tuner", "hyperband", *hp_flags(
+        {**GRID, "activation": "elu,tanh,gelu,sigmoid", "learning_rate": "0.01"}),
+        epochs=3)) == 0
+    found = trials(out)
+    promoted = [(t, run) for t, run, _ in found.values()
+                if "tuner/trial_id" in t["hyperparameters"]["values"]]
+    assert promoted and all(t["status"] == "COMPLETED" for t, _, _ in found.values())
+    for trial, run in promoted:
+        values = trial["hyperparameters"]["values"]
+        assert values["tuner/initial_epoch"] > 0  # it continued its parent's training
+        assert len(run["history"]["loss"]) == values["tuner/epochs"] - values[
+            "tuner/initial_epoch"]
+
+
 def test_cross_validated_score_is_the_mean_of_the_folds(tmp_path):
     out = tmp_path / "cv"
     assert main(regression(out, "--tuner", "grid", "--cv", "3",
@@ -196,7 +213,6 @@ def test_best_model_is_exported_as_trained_and_predicts(tmp_path):
     for name, value in config["search"]["values"].items():
         hp.Fixed(name, value)
     trained = study.build(hp)
-    trained.optimizer.build(trained.trainable_variables)
     trained.load_weights(best)
     x = load_splits("mnist", data="sample", limit=64, progress=False).test[0][:16]
     exported = load_model(run_dir / "model.keras").predict(x, verbose=0)

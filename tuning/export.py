@@ -60,7 +60,6 @@ def reload(study, config, hp, checkpoint, out_dir, provenance):
     """The run folder of the trial's model with its best epoch's weights."""
     out_dir = prepare_out_dir(out_dir)
     model = study.build(hp)  # normalization fitted on the same training split as in the search
-    model.optimizer.build(model.trainable_variables)  # the checkpoint has its state too
     model.load_weights(checkpoint)
     splits = study.splits
     test = study.datasets(config, splits)[2]

@@ -5,10 +5,11 @@
 
 The table lists every trial sorted by score (failed and unfinished ones last) with its
 hyperparameter values, score (with cross-validation: the mean over folds and their standard
-deviation), epochs trained, seconds, resident memory after the trial (MiB) and which tuner ran
-it. plots/score_vs_NAME.png shows the score against each hyperparameter. --export-best writes a
-run folder that `app.predict` takes: the best trial's weights as trained when it kept them, else
-(cross-validation) its configuration retrained by `app.train`'s runner."""
+deviation), its other validation metrics, epochs trained (with CV: over all folds), seconds,
+resident memory after the trial (MiB) and which tuner ran it. plots/score_vs_NAME.png shows
+the score against each hyperparameter. --export-best writes a run folder that `app.predict`
+takes: the best trial's weights as trained when it kept them, else (cross-validation) its
+configuration retrained by `app.train`'s runner."""
 
 import argparse
 import csv
@@ -43,7 +44,11 @@ def load(search_dir):
         direction = metric["direction"] if metric else direction
         values = {k: v for k, v in trial["hyperparameters"]["values"].items()
                   if not k.startswith("tuner/")}
-        rows.append({"trial": trial["trial_id"], **values, "score": trial["score"],
+        # The trial's other validation metrics at its best epoch (with CV: fold means).
+        others = {name: m["observations"][-1]["value"][0]
+                  for name, m in trial["metrics"]["metrics"].items()
+                  if name.startswith("val_") and name != objective and m["observations"]}
+        rows.append({"trial": trial["trial_id"], **values, "score": trial["score"], **others,
                      "std": run.get("std", {}).get(objective), "epochs": run.get("epochs"),
                      "seconds": run.get("seconds"), "rss_mb": run.get("rss_mb"),
                      "worker": run.get("tuner_id"), "status": trial["status"]})
@@ -56,8 +61,13 @@ def load(search_dir):
 def hyperparameter_names(rows):
     names = []
     for row in rows:
-        names += [k for k in row if k not in ("trial", *FIXED) and k not in names]
+        names += [k for k in row if k not in ("trial", *FIXED) and k not in names
+                  and not k.startswith("val_")]
     return names
+
+
+def metric_names(rows):
+    return sorted({k for row in rows for k in row if k.startswith("val_")})
 
 
 def _cell(value):
@@ -67,8 +77,8 @@ def _cell(value):
 
 
 def columns(meta, rows):
-    fixed = [c for c in FIXED if c != "std" or meta["cv"]]
-    return ["trial", *hyperparameter_names(rows), *fixed]
+    score = ["score", "std"] if meta["cv"] else ["score"]
+    return ["trial", *hyperparameter_names(rows), *score, *metric_names(rows), *FIXED[2:]]
 
 
 def markdown(meta, rows, limit=None):

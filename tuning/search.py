@@ -42,7 +42,8 @@ def parser(prog="python -m tuning.search", description=__doc__, cv=True):
     if cv:
         p.add_argument("--cv", type=int, default=0, metavar="K",
                        help="score each trial by K-fold cross-validation on the training data")
-    p.add_argument("--objective", default="val_loss", help="validation metric to optimize")
+    p.add_argument("--objective", help="validation metric to optimize (default: the "
+                   "space's: val_accuracy for MNIST, else val_loss)")
     p.add_argument("--hp", action="append", default=[], metavar="NAME=V1,V2",
                    help="replace one hyperparameter's candidates (one value fixes it)")
     p.add_argument("--out", help="search folder (default saved_models/search/EXPERIMENT-TUNER)")
@@ -167,6 +168,7 @@ def make_tuner(args, splits=None, restart=False):
     space = SPACES[args.experiment]
     config = resolve_config(args, space)
     fixed = restrictions(space, args.hp)
+    args.objective = args.objective or space.objective
     if not args.objective.startswith("val_"):
         raise ValueError(f"--objective must be a validation metric (val_...), "
                          f"got {args.objective!r}")

@@ -4,6 +4,8 @@
     trial_N/checkpoint.weights.h5   the weights and optimizer state at the trial's best epoch,
                                     overwritten when it improves: the one model kept per trial
                                     (none with cross-validation, whose K models are discarded)
+    trial_N/build_config.json       the model's input shapes, which keras-tuner's Hyperband
+                                    reads with the checkpoint
     trial_N/run.json                once finished: per-epoch history or per-fold metrics,
                                     epochs, seconds, resident memory, which tuner ran it
     trial_N/runs.jsonl              one line per execution: who, when, resumed from where
@@ -64,9 +66,9 @@ class TrialState(keras.callbacks.Callback):
 
     def begin_fold(self, fold, model):
         """The epoch `model` starts at: the saved one, with its weights and optimizer state
-        loaded, when the saved state is of this fold; else 0."""
+        loaded (Study.build_for builds the optimizer), when the saved state is of this fold;
+        else 0."""
         if self.state["fold"] == fold and self.state["weights"]:
-            model.optimizer.build(model.trainable_variables)  # so that its state loads too
             model.load_weights(self.folder / self.state["weights"])
             return self.state["epoch"]
         self.state.update(fold=fold, epoch=0, history={}, weights=None, best=None)

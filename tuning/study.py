@@ -74,7 +74,12 @@ class Study(keras_tuner.HyperModel):
         keras.utils.set_random_seed(config.seed)
         normalize = fit_normalize(splits.train[0], config.normalize, config.seed)
         model_side = make_datasets(config, splits, self.outputs)[3]  # augmentation in the model
-        return compiled_model(config, splits, self.outputs, normalize, model_side, self.speed)[0]
+        model = compiled_model(config, splits, self.outputs, normalize, model_side, self.speed)[0]
+        # Built now, so that loading a checkpoint (a resumed trial, Hyperband's parent trial,
+        # an export) restores the optimizer's state with the weights: Adam's moments and the
+        # step count that learning-rate schedules follow.
+        model.optimizer.build(model.trainable_variables)
+        return model
 
     def callbacks(self, config, folder):
         """The config's own training callbacks (ReduceLROnPlateau, EarlyStopping): a trial

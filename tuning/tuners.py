@@ -22,10 +22,12 @@ import gc
 import os
 import statistics
 import time
+from pathlib import Path
 
 import keras
 import keras_tuner
 
+from tuning.files import write_json_atomic
 from tuning.state import TrialState
 from tuning.study import evaluate, kfold, subset, training_pool
 
@@ -134,6 +136,10 @@ class Trials:
         study.train(model, config, train, val, initial_epoch=start, epochs=epochs, callbacks=[
             *study.callbacks(config, state.folder), state,
             EpochLine(f"trial {trial.trial_id}", epochs), *callbacks])
+        # What keras-tuner's own run_trial writes next to the checkpoint, and Hyperband and
+        # Tuner.load_model read to rebuild the model before loading its weights.
+        write_json_atomic(Path(self._get_build_config_fname(trial.trial_id)),
+                          model.get_build_config())
         return {"history": state.history, "epochs": len(state.history.get("loss", []))}
 
     def _cross_validate(self, trial, config, state, callbacks):
@@ -205,7 +211,7 @@ class BayesianOptimization(Trials, keras_tuner.BayesianOptimization):
 
 class Hyperband(Trials, keras_tuner.Hyperband):
     """keras-tuner's Hyperband: brackets of trials on growing epoch budgets; a promoted trial
-    continues from the best weights of the trial it extends."""
+    continues from the best weights, and here the optimizer state, of the trial it extends."""
 
 
 TUNERS = {"random": RandomSearch, "grid": GridSearch, "hyperband": Hyperband,
