@@ -33,6 +33,7 @@ from tuning import nested, report
 from tuning.search import declared, main, make_tuner, parser
 from tuning.spaces import DATA_FIELDS, SPACES
 from tuning.study import evaluate, kfold, make_study, subset, training_pool
+from tuning.tuners import BayesianOracle
 
 ROOT = Path(__file__).parents[1]
 GRID = {"depth": "2", "width": "16", "activation": "elu,tanh", "learning_rate": "0.01,0.001"}
@@ -161,6 +162,25 @@ def test_hyperband_promotes_trials_from_their_parents_weights(tmp_path):
         assert values["tuner/initial_epoch"] > 0  # it continued its parent's training
         assert len(run["history"]["loss"]) == values["tuner/epochs"] - values[
             "tuner/initial_epoch"]
+
+
+def test_bayesian_oracle_does_not_propose_a_tried_point_again(tmp_path):
+    # 9 points; after its 6 random ones keras-tuner's oracle proposes the best, (2, 1), again.
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("a", [1, 2, 3])
+    hp.Choice("b", [1, 2, 3])
+    oracle = BayesianOracle(objective=keras_tuner.Objective("score", "min"), max_trials=9,
+                            seed=1, hyperparameters=hp)
+    oracle._set_project_dir(str(tmp_path), "bayesian")
+    seen = []
+    for _ in range(9):
+        trial = oracle.create_trial("tuner0")
+        values = trial.hyperparameters.values
+        seen.append((values["a"], values["b"]))
+        oracle.update_trial(trial.trial_id, {"score": (values["a"] - 2) ** 2 + values["b"]})
+        trial.status = "COMPLETED"
+        oracle.end_trial(trial)
+    assert len(set(seen)) == 9
 
 
 def test_cross_validated_score_is_the_mean_of_the_folds(tmp_path):
