@@ -228,7 +228,8 @@ def main(argv=None, restart=False):
     except MemoryGrowth as growth:
         print(f"{growth}: restarting the process to resume the search", flush=True)
         sys.stderr.flush()
-        os.execv(sys.executable, [sys.executable, "-m", "tuning.search", *argv])
+        again = [a for a in argv if a != "--overwrite"]  # the new process resumes this one
+        os.execv(sys.executable, [sys.executable, "-m", "tuning.search", *again])
     if "worker" in role:
         return 0
     from tuning.report import summary
