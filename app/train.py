@@ -14,32 +14,43 @@ from app.data.errors import DataError
 from app.experiments import EXPERIMENTS, listing
 
 
+def add_training_flags(parser):
+    """The flags every command that trains takes (`app.train`, `tuning.search`): the data,
+    the training budget and any config field; `training_overrides` turns them into overrides."""
+    parser.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
+                        "(default: $APP_DATA_DIR, else the built-in sample)")
+    parser.add_argument("--data", choices=["auto", "dir", "tfds", "sample"],
+                        help="data source; tfds downloads through tensorflow-datasets")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--limit", type=int,
+                        help="at most N training and N evaluation examples")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config field; repeatable")
+    return parser
+
+
+def training_overrides(args):
+    """['key=value'] of the training flags given, then the --set ones, for apply_overrides."""
+    flags = [f"{key}={value}" for key, value in (
+        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
+        ("seed", args.seed), ("limit", args.limit)) if value is not None]
+    return flags + args.set
+
+
 def parser():
     p = argparse.ArgumentParser(prog="python -m app.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", nargs="?", help="a name from --list")
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
-    p.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
-                   "(default: $APP_DATA_DIR, else the built-in sample)")
-    p.add_argument("--data", choices=["auto", "dir", "tfds", "sample"],
-                   help="data source; tfds downloads through tensorflow-datasets")
     p.add_argument("--out", help="run folder (default saved_models/EXPERIMENT/TIMESTAMP)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=int, help="at most N training and N evaluation examples")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field; repeatable")
-    return p
+    return add_training_flags(p)
 
 
 def resolve_config(args):
     """The registered config of args.experiment with the flags and --set overrides applied."""
-    config = EXPERIMENTS[args.experiment]
-    flags = [f"{key}={value}" for key, value in (
-        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
-        ("seed", args.seed), ("limit", args.limit)) if value is not None]
-    return apply_overrides(config, flags + args.set)
+    return apply_overrides(EXPERIMENTS[args.experiment], training_overrides(args))
 
 
 def main(argv=None):

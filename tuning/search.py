@@ -24,6 +24,7 @@ from pathlib import Path
 from app.config import apply_overrides
 from app.data.errors import DataError
 from app.experiments import EXPERIMENTS
+from app.train import add_training_flags, training_overrides
 from tuning.files import write_json_atomic
 from tuning.spaces import SPACES, listing
 
@@ -54,24 +55,12 @@ def parser(prog="python -m tuning.search", description=__doc__, cv=True):
     p.add_argument("--memory-growth", type=float, default=500.0, metavar="MIB",
                    help="restart the process, which resumes the search, when its resident "
                    "memory grew more than this since its first trial (default 500; 0: never)")
-    p.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
-                   "(default: $APP_DATA_DIR, else the built-in sample)")
-    p.add_argument("--data", choices=["auto", "dir", "tfds", "sample"])
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=int, help="at most N training and N evaluation examples")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field; repeatable")
-    return p
+    return add_training_flags(p)
 
 
 def resolve_config(args, space):
     """The space's starting Config with the training flags and --set overrides applied."""
-    flags = [f"{key}={value}" for key, value in (
-        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
-        ("seed", args.seed), ("limit", args.limit)) if value is not None]
-    return apply_overrides(space.base(), flags + args.set).validate()
+    return apply_overrides(space.base(), training_overrides(args)).validate()
 
 
 def declared(space):
