@@ -8,13 +8,14 @@ from app.data import DATASETS, SOURCES
 from app.data.augment import AUGMENTATIONS
 from app.data.images import RESIZE
 from app.data.preprocess import NORMALIZATIONS
+from app.distribute import STRATEGIES
 from app.models import MODELS, hyperparameters
 from app.training import OPTIMIZERS, SCHEDULES
 
 CHOICES = {"dataset": DATASETS, "model": MODELS, "data": SOURCES, "resize": RESIZE,
            "normalize": NORMALIZATIONS, "augment": AUGMENTATIONS,
            "augment_on": ("auto", "pipeline", "model"), "optimizer": OPTIMIZERS,
-           "schedule": SCHEDULES}
+           "schedule": SCHEDULES, "strategy": STRATEGIES}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,10 @@ class Config:
     feature_maps: str = ""  # epochs, e.g. "1,10,50": save feature maps of one image per class
     feature_maps_layer: str = ""  # a conv layer name; default the first convolution
     seed: int = 0
+    # Surviving interruption and several workers (app/resume.py, app/distribute.py)
+    deterministic: bool = False  # deterministic TensorFlow ops (--seed sets it): same weights
+    checkpoint_every_steps: int = 0  # also checkpoint every N batches inside an epoch; 0 = off
+    strategy: str = "none"  # none | mirrored (local GPUs) | multiworker (TF_CONFIG)
 
     def model_kwargs(self):
         """The config fields that the model builder takes as hyperparameters."""
@@ -84,6 +89,9 @@ class Config:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        if self.checkpoint_every_steps < 0:
+            raise ValueError(f"checkpoint_every_steps must be 0 (off) or more, got "
+                             f"{self.checkpoint_every_steps}")
         return self
 
 

@@ -10,6 +10,8 @@ split, and write the run folder:
     saved_model/        the same as a TensorFlow SavedModel, for serving (app/export.py)
     confusion_matrix.png, classification_report.txt   for classifiers, on the held-out split
     learning_curves.png, logs/ (TensorBoard), skipped_files.txt (when images were unreadable)
+    resume/             the newest two checkpoints: the same command resumes from them
+                        (app/resume.py); workers other than the chief write in worker{N}/
 """
 
 import dataclasses
@@ -24,10 +26,10 @@ import numpy as np
 import tensorflow as tf
 from sklearn.metrics import classification_report, log_loss
 
-from app import models, plots, training
+from app import distribute, models, plots, resume, training
 from app.data import augment as aug
 from app.data import load_splits
-from app.data.pipeline import make_dataset
+from app.data.pipeline import make_dataset, train_stream
 from app.data.preprocess import fit_normalize
 from app.export import export_saved_model
 from app.features import FeatureMaps, conv_layers
@@ -65,14 +67,20 @@ def dense_labels(y, outputs):
             np.eye(outputs, dtype=np.float32)[y])
 
 
-def make_datasets(config, splits, outputs):
-    """(train, val, test) tf.data pipelines and the augmentation layers that go in the model."""
+def make_datasets(config, splits, outputs, start=None):
+    """(train, val, test) tf.data pipelines and the augmentation layers that go in the model.
+    With `start`, (epoch, batch), the training pipeline is the resumable stream of every epoch
+    from there (`train_stream`), to fit with steps_per_epoch."""
     pipeline_side, model_side = aug.place(
         aug.augment_layers(config.augment, config.cutout, config.seed), config.augment_on)
     mix = aug.mixup(config.mixup, config.seed) if config.mixup else None
     label = (lambda y: dense_labels(y, outputs)) if mix else (lambda y: y)
-    train = make_dataset(splits.train[0], label(splits.train[1]), config.batch_size,
-                         training=True, augment=pipeline_side, mix=mix, seed=config.seed)
+    if start is None:
+        train = make_dataset(splits.train[0], label(splits.train[1]), config.batch_size,
+                             training=True, augment=pipeline_side, mix=mix, seed=config.seed)
+    else:
+        train = train_stream(splits.train[0], label(splits.train[1]), config.batch_size,
+                             config.seed, config.epochs, start, pipeline_side, mix)
     val, test = (make_dataset(x, label(y), config.batch_size) for x, y in (splits.val, splits.test))
     return train, val, test, model_side
 
@@ -131,11 +139,16 @@ def feature_maps_callback(config, splits, out_dir):
 
 
 def run_experiment(config, out_dir, data_dir=None):
-    """Train `config` and write its run folder in `out_dir`; returns the held-out metrics."""
+    """Train `config` and write its run folder in `out_dir`, resuming from its checkpoints if
+    it has any; returns the held-out metrics."""
     config.validate()
     speed = apply_speed_settings(speed_settings())
-    out_dir = prepare_out_dir(out_dir)
+    strategy = distribute.make_strategy(config.strategy)  # before TensorFlow runs an op
+    checkpoints = resume.Checkpoints(Path(out_dir) / "resume")  # the chief's, for every worker
+    out_dir = prepare_out_dir(distribute.run_folder(out_dir, strategy))
     keras.utils.set_random_seed(config.seed)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
     if splits.skipped:
@@ -144,12 +157,16 @@ def run_experiment(config, out_dir, data_dir=None):
         print(f"Skipped {len(splits.skipped)} unreadable images; list in "
               f"{out_dir / 'skipped_files.txt'}")
 
-    normalize = fit_normalize(splits.train[0], config.normalize, config.seed)  # train split only
-    write_json(out_dir / "preprocessing.json", normalize.stats())
+    checkpoint = checkpoints.latest(config)
+    start = tuple(checkpoint[0][key] for key in ("epoch", "step")) if checkpoint else (0, 0)
+    if checkpoint:
+        print(f"Resuming from {checkpoints.folder}: epoch {start[0] + 1}, batch {start[1]}")
     outputs = models.output_units(config.model, max(splits.num_classes, 1))
-    train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs)
-
-    model, params = compiled_model(config, splits, outputs, normalize, model_side, speed)
+    with distribute.scope(strategy):
+        normalize = fit_normalize(splits.train[0], config.normalize, config.seed)  # train only
+        train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs, start)
+        model, params = compiled_model(config, splits, outputs, normalize, model_side, speed)
+    write_json(out_dir / "preprocessing.json", normalize.stats())
 
     write_json(out_dir / "config.json", {
         "config": dataclasses.asdict(config),
@@ -161,19 +178,22 @@ def run_experiment(config, out_dir, data_dir=None):
                   "augment_in_model": [type(layer).__name__ for layer in model_side]},
         "speed": speed, "environment": environment()})
 
-    callbacks = training.make_callbacks(config, out_dir)
+    callbacks = training.make_callbacks(config, out_dir, append=checkpoint is not None)
     if config.feature_maps and conv_layers(model):
         callbacks.append(feature_maps_callback(config, splits, out_dir))
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                        callbacks=callbacks,
-                        shuffle=False,  # the dataset shuffles itself
-                        verbose=2 if os.environ.get("CI") else "auto")
-    write_json(out_dir / "history.json", history.history)
-    plots.learning_curves(history.history, out_dir / "learning_curves.png")
+    resumable = resume.ResumableTraining(
+        checkpoints, checkpoint, config, callbacks,
+        training.steps_per_epoch(len(splits.train[0]), config.batch_size), train_ds.element_spec,
+        write=distribute.is_chief(strategy))
+    del checkpoint  # the callback holds the arrays until they are restored
+    history = resumable.fit(model, train_ds, val_ds, callbacks,
+                            verbose=2 if os.environ.get("CI") else "auto")
+    write_json(out_dir / "history.json", history)
+    plots.learning_curves(history, out_dir / "learning_curves.png")
 
     results = model.evaluate(test_ds, return_dict=True, verbose=0)
     results.update(split=splits.eval_split, examples=len(splits.test[0]),
-                   epochs_run=len(history.history["loss"]))
+                   epochs_run=len(history["loss"]))
     if splits.class_names:
         results |= classifier_reports(model, *splits.test, splits.class_names, out_dir,
                                       config.tta)

@@ -2,6 +2,9 @@
 
     python -m app.train mnist_cnn --data-dir ../shared/data --epochs 3
     python -m app.train cifar_cnn_bn --set dropout=0.3 --set learning_rate=0.02
+
+A run with --out resumes from its checkpoints when started again with the same command (killed,
+pre-empted, Ctrl-C); --seed makes it reproducible, deterministic ops included.
 """
 
 import argparse
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from app.config import apply_overrides
 from app.data.errors import DataError
+from app.distribute import STRATEGIES
 from app.experiments import EXPERIMENTS, listing
 
 
@@ -44,7 +48,11 @@ def parser():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", nargs="?", help="a name from --list")
     p.add_argument("--list", action="store_true", help="list the experiments and exit")
-    p.add_argument("--out", help="run folder (default saved_models/EXPERIMENT/TIMESTAMP)")
+    p.add_argument("--out", help="run folder (default saved_models/EXPERIMENT/TIMESTAMP); "
+                   "the same command with the same --out resumes an interrupted run")
+    p.add_argument("--strategy", choices=STRATEGIES,
+                   help="none (default), mirrored (this machine's GPUs) or multiworker "
+                   "(several processes, each with its TF_CONFIG)")
     return add_training_flags(p)
 
 
@@ -62,20 +70,27 @@ def main(argv=None):
         what = f"unknown experiment {args.experiment!r}" if args.experiment else "no experiment"
         print(f"error: {what}. Choose one of:\n{listing()}", file=sys.stderr)
         return 2
+    # --seed asks for a reproducible run: deterministic ops too.
+    extra = [f"strategy={args.strategy}"] * bool(args.strategy) + \
+        ["deterministic=true"] * (args.seed is not None)
     try:
-        config = resolve_config(args).validate()
+        config = apply_overrides(resolve_config(args), extra).validate()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(args.out) if args.out else Path("saved_models") / config.name / stamp
-    from app.runner import run_experiment  # late: TensorFlow takes seconds to import
+    from app.resume import TrainingStopped  # late: TensorFlow takes seconds to import
+    from app.runner import run_experiment
 
     try:
         run_experiment(config, out, args.data_dir)
     except (DataError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except TrainingStopped as stop:
+        print(f"error: {stop}", file=sys.stderr)
+        return stop.exit_code
     return 0
 
 

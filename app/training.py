@@ -68,8 +68,10 @@ class LearningRateLogger(keras.callbacks.Callback):
                 self.model.optimizer.learning_rate))
 
 
-def make_callbacks(config, out_dir):
-    callbacks = [LearningRateLogger(), keras.callbacks.CSVLogger(str(out_dir / "history.csv"))]
+def make_callbacks(config, out_dir, append=False):
+    """append: add to history.csv (a resumed run) rather than start it anew."""
+    callbacks = [LearningRateLogger(),
+                 keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=append)]
     if config.reduce_lr_patience:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
             "val_loss", factor=config.reduce_lr_factor, patience=config.reduce_lr_patience,

@@ -24,16 +24,19 @@ class RandomAffine(keras.layers.Layer):
         self.fill_mode, self.seed = fill_mode, seed
         self.generator = keras.random.SeedGenerator(seed)
 
-    def _uniform(self, n, limit):
-        return keras.random.uniform((n,), -limit, limit, seed=self.generator)
-
-    def matrices(self, n, height, width):
+    def matrices(self, n, height, width, seed=None):
         """(n, 8) transforms mapping output pixels to input pixels, as
-        keras.ops.image.affine_transform takes them."""
-        theta = self._uniform(n, math.radians(self.rotation))
-        shear = ops.tan(self._uniform(n, math.radians(self.shear)))
-        scale = 1.0 + self._uniform(n, self.zoom)  # > 1 samples a larger area: zooms out
-        tx, ty = self._uniform(n, self.shift) * width, self._uniform(n, self.shift) * height
+        keras.ops.image.affine_transform takes them; `seed` a SeedGenerator (default the
+        layer's own)."""
+        seed = seed or self.generator
+
+        def uniform(limit):
+            return keras.random.uniform((n,), -limit, limit, seed=seed)
+
+        theta = uniform(math.radians(self.rotation))
+        shear = ops.tan(uniform(math.radians(self.shear)))
+        scale = 1.0 + uniform(self.zoom)  # > 1 samples a larger area: zooms out
+        tx, ty = uniform(self.shift) * width, uniform(self.shift) * height
         cos, sin = ops.cos(theta), ops.sin(theta)
         # A = rotation @ shear (x += shear * y) @ scale, about the image center (cx, cy).
         a00, a01 = cos * scale, (cos * shear - sin) * scale
@@ -44,11 +47,11 @@ class RandomAffine(keras.layers.Layer):
         zeros = ops.zeros_like(theta)
         return ops.stack([a00, a01, a02, a10, a11, a12, zeros, zeros], axis=1)
 
-    def call(self, images, training=True):
+    def call(self, images, training=True, seed=None):
         if not training:
             return images
         shape = ops.shape(images)
-        transform = self.matrices(shape[0], images.shape[1], images.shape[2])
+        transform = self.matrices(shape[0], images.shape[1], images.shape[2], seed)
         return ops.image.affine_transform(images, transform, fill_mode=self.fill_mode)
 
     def compute_output_shape(self, input_shape):

@@ -7,6 +7,7 @@ busy and tf.data overlaps the two); `augment_on="model"` moves the geometric one
 model so they run on the accelerator (there they see normalized inputs, which only the color and
 erasing layers mind: those stay in the pipeline); "auto" picks "model" when there is a GPU."""
 
+import keras
 import tensorflow as tf
 from keras import layers
 
@@ -75,11 +76,42 @@ def place(stack, augment_on):
 
 def mixup(alpha, seed=None):
     """A batch function mixing images and dense (one-hot, or (N, 1) binary) float labels with
-    Beta(alpha, alpha) weights."""
+    Beta(alpha, alpha) weights; with `batch_seed`, a (2,) seed tensor, the draw is a pure
+    function of it (see BatchSeed)."""
     layer = layers.MixUp(alpha=alpha, seed=seed)
 
-    def apply(x, y):
-        out = layer({"images": x, "labels": y}, training=True)
-        return out["images"], out["labels"]
+    def apply(x, y, batch_seed=None):
+        if batch_seed is None:
+            out = layer({"images": x, "labels": y}, training=True)
+            return out["images"], out["labels"]
+        mix = layer.get_random_transformation({"images": x, "labels": y},
+                                              seed=BatchSeed(batch_seed))
+        return layer.transform_images(x, mix), layer.transform_labels(y, mix)
 
     return apply
+
+
+class BatchSeed(keras.random.SeedGenerator):
+    """The randomness of one batch as a pure function of a (2,) int seed tensor: each draw is
+    `stateless_fold_in(seed, draw number)`. A layer's own SeedGenerator is a variable that every
+    batch advances; in a parallel tf.data map the batches race for it, and a resumed run cannot
+    know how far the prefetching had moved it. Seeding each batch from (run seed, epoch, batch)
+    makes an augmentation repeat exactly, interrupted or not. It subclasses SeedGenerator, which
+    is what Keras' random ops take, but holds no variable (none can be made inside tf.data), so
+    SeedGenerator.__init__ is deliberately not called."""
+
+    def __init__(self, seed):
+        self._seed, self._draws = seed, 0
+
+    def next(self, ordered=True):
+        self._draws += 1
+        return tf.random.experimental.stateless_fold_in(self._seed, self._draws)
+
+
+def apply_seeded(layer, images, seed):
+    """`layer` (training mode) on a batch of images with its randomness drawn from `seed`."""
+    batch_seed = BatchSeed(seed)
+    if hasattr(layer, "get_random_transformation"):  # Keras' image preprocessing layers
+        transform = layer.get_random_transformation(images, training=True, seed=batch_seed)
+        return layer.transform_images(images, transform, training=True)
+    return layer(images, training=True, seed=batch_seed)  # RandomAffine

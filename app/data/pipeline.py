@@ -6,7 +6,11 @@ random views. Augmentation layers are mapped over whole batches (one vectorised 
 not per image), in parallel with training, on 0-255 floats: normalization is the model's first
 layer (app.data.preprocess.Normalize)."""
 
+import math
+
 import tensorflow as tf
+
+from app.data.augment import apply_seeded
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -36,3 +40,41 @@ def make_dataset(x, y, batch_size, training=False, augment=(), mix=None, seed=No
         options.deterministic = True
         ds = ds.with_options(options)
     return ds.prefetch(AUTOTUNE)
+
+
+def train_stream(x, y, batch_size, seed, epochs, start=(0, 0), augment=(), mix=None):
+    """The training batches of epochs start[0] to epochs - 1 as one stream, beginning at batch
+    start[1] of the first: fit it with steps_per_epoch=ceil(len(x) / batch_size).
+
+    Unlike `make_dataset`'s reshuffling, whose order depends on how many epochs the iterator has
+    run, epoch e's order is a pure function of (seed, e) and batch b's augmentation and mixup of
+    (seed, e, b) (`app.data.augment.BatchSeed`), so a run resumed at any batch sees exactly the
+    batches an uninterrupted one would, in any number of worker processes."""
+    n, steps = len(x), math.ceil(len(x) / batch_size)
+    images, labels = tf.constant(x), tf.constant(y)
+
+    def epoch_batches(epoch):
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+        return tf.data.Dataset.zip(tf.data.Dataset.from_tensors(epoch).repeat(),
+                                   tf.data.Dataset.range(steps), batches)
+
+    def transform(epoch, batch, index):
+        xb, yb = tf.cast(tf.gather(images, index), tf.float32), tf.gather(labels, index)
+        batch_seed = tf.stack([tf.constant(seed, tf.int64), epoch * steps + batch])
+        for i, layer in enumerate(augment):
+            xb = apply_seeded(layer, xb, tf.random.experimental.stateless_fold_in(batch_seed, i))
+        if mix is not None:
+            xb, yb = mix(xb, yb, tf.random.experimental.stateless_fold_in(batch_seed,
+                                                                          len(augment)))
+        return xb, yb
+
+    ds = tf.data.Dataset.range(start[0], epochs).flat_map(epoch_batches).skip(start[1])
+    ds = ds.map(transform, num_parallel_calls=AUTOTUNE)
+    options = tf.data.Options()
+    options.deterministic = True
+    # Several workers each take their part of every global batch (the stream has no files to
+    # split by).
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options).prefetch(AUTOTUNE)

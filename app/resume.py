@@ -1,0 +1,333 @@
+"""Training that survives interruption: atomic, checksummed checkpoints of everything the rest of
+a run depends on, and the callback that writes them and takes them back.
+
+A checkpoint is a folder `resume/ckpt-EPOCH-STEP/` in the run folder:
+
+    arrays.npz   the model's variables (weights, BatchNorm statistics, in-model augmentation seed
+                 states), the optimizer's (step count, learning rate, moments), the metrics'
+                 running sums (the mean loss of a half-finished epoch), EarlyStopping's best weights
+    state.json   epoch and step, the config, the history so far, the callbacks' counters
+                 (ReduceLROnPlateau, EarlyStopping, ModelCheckpoint) and arrays.npz's SHA-256
+
+It is written into a temporary folder, fsynced and renamed into place, so that a reader finds all
+of it or none of it; the newest two are kept, and a newest one that fails its checksum is skipped,
+with a warning, for the one before. The batches' order and augmentation keep no state to save:
+they are functions of (seed, epoch, batch) (`app.data.pipeline.train_stream`).
+
+Keras' BackupAndRestore is not used: it keeps the weights and the epoch only, neither the
+callbacks' state nor a position inside an epoch, and rewrites its files in place.
+"""
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+KEEP = 2  # checkpoints kept: the newest, and the one before in case the newest is damaged
+# The counters of the stateful callbacks of app.training.make_callbacks (their on_train_begin
+# resets them); ReduceLROnPlateau's current rate is the optimizer's learning-rate variable.
+CALLBACK_STATE = {
+    keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
+    keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
+    keras.callbacks.ModelCheckpoint: ("best",),
+}
+FIX_DISK = ("Fix: free disk space (or pass --out on a disk with room) and run the same command "
+            "again to resume.")
+
+
+class TrainingStopped(Exception):
+    """Training stopped before its end: a non-finite loss, Ctrl-C or SIGTERM. The message says
+    what was kept and what to do; `exit_code` is the command's."""
+
+    def __init__(self, message, exit_code=1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _fsync(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _plain(value):
+    """JSON-ready: numpy scalars as Python numbers."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class Checkpoints:
+    """The checkpoint folders of one run (`folder`, usually RUN/resume)."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+
+    def names(self):
+        """Complete checkpoints, oldest first (the names sort by epoch, then step)."""
+        return sorted(p.name for p in self.folder.glob("ckpt-*")) if self.folder.is_dir() else []
+
+    def write(self, state, arrays):
+        """Write `state` (JSON) and `arrays` (name -> numpy array) as one checkpoint, atomically;
+        then delete all but the newest KEEP. Raises OSError with a message saying what is kept."""
+        name = f"ckpt-{state['epoch']:05d}-{state['step']:07d}"
+        tmp, final = self.folder / f".tmp-{name}", self.folder / name
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for leftover in self.folder.glob(".tmp-*"):  # from a process killed while writing
+                shutil.rmtree(leftover)
+            tmp.mkdir()
+            buffer = io.BytesIO()
+            np.savez(buffer, **arrays)
+            data = buffer.getvalue()
+            for file, content in (("arrays.npz", data), ("state.json", json.dumps(
+                    {**state, "sha256": hashlib.sha256(data).hexdigest()}).encode())):
+                with open(tmp / file, "wb") as f:
+                    f.write(content)
+                    f.flush()
+                    os.fsync(f.fileno())
+            _fsync(tmp)
+            if final.exists():  # the same point saved again (a repeated final save)
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+            _fsync(self.folder)
+        except OSError as error:
+            shutil.rmtree(tmp, ignore_errors=True)
+            kept = self.names()
+            raise OSError(f"could not write the checkpoint {final}: {error.strerror or error}. "
+                          + (f"The last good checkpoint, {kept[-1]}, is intact. " if kept else "")
+                          + FIX_DISK) from error
+        for old in self.names()[:-KEEP]:
+            shutil.rmtree(self.folder / old, ignore_errors=True)
+        return final
+
+    def read(self, name):
+        """(state, arrays) of checkpoint `name`; ValueError if it fails its checksum."""
+        path = self.folder / name
+        state = json.loads((path / "state.json").read_text())
+        data = (path / "arrays.npz").read_bytes()
+        if hashlib.sha256(data).hexdigest() != state["sha256"]:
+            raise ValueError("arrays.npz does not match its checksum")
+        with np.load(io.BytesIO(data)) as npz:
+            return state, {key: npz[key] for key in npz.files}
+
+    def latest(self, config):
+        """(state, arrays) of the newest intact checkpoint of `config`, or None. A damaged one
+        is skipped with a warning; one of another config is an error (ValueError)."""
+        for name in reversed(self.names()):
+            try:
+                state, arrays = self.read(name)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+                warnings.warn(f"checkpoint {self.folder / name} is partial or corrupt ({error}); "
+                              "using the one before it", stacklevel=2)
+                continue
+            theirs, ours = state["config"], dataclasses.asdict(config)
+            changed = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in ours.items()
+                       if k != "strategy" and theirs.get(k) != v]
+            if changed:
+                raise ValueError(
+                    f"{self.folder} holds checkpoints of another config ({'; '.join(changed)}). "
+                    "Fix: pass a new --out, or delete that folder to start this run over.")
+            return state, arrays
+        return None
+
+
+class ResumableTraining(keras.callbacks.Callback):
+    """Saves the run's state at each epoch's end, every `every_steps` batches if set, and at the
+    end of training; takes back `checkpoint` (from `Checkpoints.latest`) when training begins.
+    It goes after the `callbacks` whose state it keeps, so that it restores them after their
+    own on_train_begin reset them. It also stops training on a non-finite loss, and, when
+    `stop_signal` is set (see `stop_on_signals`), saves and stops at the end of the batch.
+    `write=False` (a worker that is not the chief) restores but never writes."""
+
+    def __init__(self, checkpoints, checkpoint, config, callbacks, steps_per_epoch, input_spec,
+                 write=True):
+        super().__init__()
+        self.checkpoints, self.config, self.callbacks = checkpoints, config, callbacks
+        self.steps, self.input_spec, self.write = steps_per_epoch, input_spec, write
+        state, self._arrays = checkpoint or ({}, {})
+        self.start = (state.get("epoch", 0), state.get("step", 0))
+        self.finished = state.get("finished", False)
+        self.history = state.get("history", {})
+        self._callback_state = state.get("callbacks", [])
+        self._batch_logs = state.get("batch_logs", {})
+        self._epoch, self.stop_signal = self.start[0], None
+
+    def fit(self, model, train, validation, callbacks, verbose):
+        """`model.fit` on from the checkpoint (nothing to fit if it was the end), stopping
+        cleanly on Ctrl-C or SIGTERM; returns the whole run's history."""
+        if self.finished:
+            self.set_model(model)
+            self.restore()
+            return self.history
+        for callback in callbacks:  # drop the CSV rows of epochs that will be run again
+            if isinstance(callback, keras.callbacks.CSVLogger) and self._arrays:
+                trim_csv(callback.filename, self.start[0])
+        with stop_on_signals(self):
+            model.fit(train, validation_data=validation, epochs=self.config.epochs,
+                      initial_epoch=self.start[0], steps_per_epoch=self.steps,
+                      callbacks=[*callbacks, self], shuffle=False, verbose=verbose)
+        return self.history
+
+    def _groups(self):
+        model = self.model
+        return {"model": model.variables, "optimizer": model.optimizer.variables,
+                "metrics": model.metrics_variables}
+
+    def _assign(self, group, variables):
+        if sum(key.startswith(f"{group}/") for key in self._arrays) != len(variables):
+            raise ValueError(f"the checkpoint's {group} variables do not fit this model. Fix: "
+                             "pass a new --out, or delete its resume/ folder to start over.")
+        for i, variable in enumerate(variables):
+            variable.assign(self._arrays[f"{group}/{i}"])
+
+    def restore(self):
+        """Put the checkpoint's model, optimizer and callback state back."""
+        if not self._arrays:
+            return
+        optimizer = self.model.optimizer
+        if not optimizer.built:
+            optimizer.build(self.model.trainable_variables)
+        if self.start[1]:
+            # Keras makes the metrics' variables on the first step (or in fit under a
+            # strategy, by this same method); a half-finished epoch needs them now.
+            self.model._symbolic_build(data_batch=self.input_spec)
+        self._assign("model", self.model.variables)
+        self._assign("optimizer", optimizer.variables)
+        for i, (callback, saved) in enumerate(zip(self.callbacks, self._callback_state)):
+            for key, value in saved.items():
+                setattr(callback, key, value)
+            if saved.get("best_weights") is not None:
+                callback.best_weights = [self._arrays[f"callback{i}/{j}"]
+                                         for j in range(saved["best_weights"])]
+
+    def on_train_begin(self, logs=None):
+        self.restore()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if epoch == self.start[0] and self.start[1] and self._arrays:
+            self._assign("metrics", self.model.metrics_variables)  # fit has just reset them
+            self._skip_calls(self.start[1] // self.model.steps_per_execution)
+        self._arrays = {}  # taken back: free the memory
+
+    def _skip_calls(self, count):
+        """Keras' fit has no initial step: it counts every epoch from batch 0. The stream starts
+        after the batches done before the checkpoint, so the first `count` calls of the train
+        function return the checkpoint's logs instead of training: batch numbers, logs and
+        callbacks then go on as in an uninterrupted run."""
+        real = self.model.train_function
+        left = [count]
+
+        def skipping(iterator):
+            if left[0]:
+                left[0] -= 1
+                return dict(self._batch_logs)
+            self.model.train_function = real
+            return real(iterator)
+
+        self.model.train_function = skipping
+
+    def on_train_batch_end(self, batch, logs=None):
+        done = batch + 1
+        if (self._epoch, done) <= self.start:  # a skipped batch
+            return
+        self._check_loss(logs, f"epoch {self._epoch + 1}, batch {done}")
+        self._batch_logs = {k: float(v) for k, v in (logs or {}).items()}
+        if self.stop_signal:
+            raise self._stop(self._save(self._epoch, done))
+        every = self.config.checkpoint_every_steps
+        if every and done % every == 0 and done < self.steps:
+            self._save(self._epoch, done)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check_loss(logs, f"the end of epoch {epoch + 1}")
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        # The last epoch's state is saved by on_train_end, after EarlyStopping's restore.
+        if epoch + 1 < self.config.epochs and not self.model.stop_training:
+            path = self._save(epoch + 1, 0)
+            if self.stop_signal:
+                raise self._stop(path)
+
+    def on_train_end(self, logs=None):
+        self._save(len(self.history.get("loss", [])), 0, finished=True)
+
+    def _check_loss(self, logs, where):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            kept = self.checkpoints.names()
+            raise TrainingStopped(
+                f"the training loss became {float(loss)} at {where}: training stopped. "
+                + (f"The last good checkpoint, {self.checkpoints.folder / kept[-1]}, is kept. "
+                   if kept else "No checkpoint was saved before it. ")
+                + "Fix: a lower learning rate (--set learning_rate=...), gradient-friendlier "
+                "settings (batchnorm, another init), or check the data for NaN or inf values.")
+
+    def _stop(self, path):
+        return TrainingStopped(f"stopped by {self.stop_signal}; saved the checkpoint {path}. "
+                               "Run the same command again to resume.", exit_code=130)
+
+    def _save(self, epoch, step, finished=False):
+        if not self.write:
+            return None
+        arrays, callbacks = {}, []
+        for group, variables in self._groups().items():
+            arrays |= {f"{group}/{i}": keras.ops.convert_to_numpy(v)
+                       for i, v in enumerate(variables)}
+        for i, callback in enumerate(self.callbacks):
+            saved = {key: _plain(getattr(callback, key))
+                     for kind, keys in CALLBACK_STATE.items() if isinstance(callback, kind)
+                     for key in keys}
+            weights = getattr(callback, "best_weights", None)
+            if weights is not None:
+                saved["best_weights"] = len(weights)
+                arrays |= {f"callback{i}/{j}": w for j, w in enumerate(weights)}
+            callbacks.append(saved)
+        state = {"epoch": epoch, "step": step, "finished": finished,
+                 "config": dataclasses.asdict(self.config), "history": self.history,
+                 "batch_logs": self._batch_logs, "callbacks": callbacks}
+        return self.checkpoints.write(state, arrays)
+
+
+def trim_csv(path, epochs):
+    """Keep the header and the first `epochs` rows of a CSVLogger file."""
+    path = Path(path)
+    if path.exists():
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:1 + epochs]))
+
+
+@contextlib.contextmanager
+def stop_on_signals(resumable):
+    """While training: the first Ctrl-C (SIGINT) or SIGTERM makes `resumable` save and stop at
+    the end of the current batch; a second Ctrl-C quits at once."""
+
+    def handler(signum, frame):
+        if resumable.stop_signal:
+            raise KeyboardInterrupt
+        resumable.stop_signal = signal.Signals(signum).name
+        print(f"\n{resumable.stop_signal}: saving a checkpoint at the end of this batch, then "
+              "stopping (Ctrl-C again to quit at once)", file=sys.stderr, flush=True)
+
+    previous = {}
+    with contextlib.suppress(ValueError):  # not the main thread: signals stay as they are
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
