@@ -56,3 +56,30 @@ def run_folder(out_dir, strategy):
 
 def scope(strategy):
     return strategy.scope() if strategy is not None else contextlib.nullcontext()
+
+
+def prepare(model, strategy, input_spec):
+    """Work around two failures of Keras 3's fit and evaluate under MultiWorkerMirroredStrategy
+    (keras-team/keras#20585); other strategies are left alone.
+
+    1. Before training they average a real batch over the workers to build the model
+       (`_maybe_symbolic_build`), which fails in eager mode ("Attempt to convert a value
+       (PerReplica ...)"): the model, its metrics and optimizer are built here from the
+       data's spec instead, and that step is skipped.
+    2. They average each step's logs over the workers with `strategy.reduce("MEAN", v, axis=0)`,
+       which fails on scalars ("Invalid reduction dimension 0"): the steps here return each
+       log as a (1,) tensor, which that reduction turns back into the scalar mean."""
+    import keras
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return
+    with strategy.scope():
+        model._symbolic_build(data_batch=input_spec)
+    model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+
+    def one_element(step):
+        return lambda data: keras.tree.map_structure(
+            lambda value: keras.ops.reshape(value, (1,)), step(data))
+
+    model.train_step, model.test_step = one_element(model.train_step), one_element(model.test_step)

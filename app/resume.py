@@ -281,8 +281,8 @@ class ResumableTraining(keras.callbacks.Callback):
                                "Run the same command again to resume.", exit_code=130)
 
     def _save(self, epoch, step, finished=False):
-        if not self.write:
-            return None
+        # Every worker reads the state: under MultiWorkerMirroredStrategy reading a variable
+        # that is synchronized on read (the metrics' sums) is a collective step of them all.
         arrays, callbacks = {}, []
         for group, variables in self._groups().items():
             arrays |= {f"{group}/{i}": keras.ops.convert_to_numpy(v)
@@ -299,7 +299,7 @@ class ResumableTraining(keras.callbacks.Callback):
         state = {"epoch": epoch, "step": step, "finished": finished,
                  "config": dataclasses.asdict(self.config), "history": self.history,
                  "batch_logs": self._batch_logs, "callbacks": callbacks}
-        return self.checkpoints.write(state, arrays)
+        return self.checkpoints.write(state, arrays) if self.write else None
 
 
 def trim_csv(path, epochs):

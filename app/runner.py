@@ -166,6 +166,7 @@ def run_experiment(config, out_dir, data_dir=None):
         normalize = fit_normalize(splits.train[0], config.normalize, config.seed)  # train only
         train_ds, val_ds, test_ds, model_side = make_datasets(config, splits, outputs, start)
         model, params = compiled_model(config, splits, outputs, normalize, model_side, speed)
+    distribute.prepare(model, strategy, train_ds.element_spec)
     write_json(out_dir / "preprocessing.json", normalize.stats())
 
     write_json(out_dir / "config.json", {
