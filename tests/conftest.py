@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import app  # noqa: F401  first: TensorFlow's environment (oneDNN, log level) as the app sets it
+
 os.environ.pop("APP_DATA_DIR", None)  # tests choose their data explicitly
 
 SHARED_DATA = Path(os.environ.get("SHARED_DATA", Path(__file__).parents[2] / "shared" / "data"))

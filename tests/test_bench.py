@@ -2,6 +2,8 @@
 reports, never how fast."""
 
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -38,3 +40,15 @@ def test_torch_reference_builds_the_same_networks():
 
     result = bench("cats_dogs_cnn", batch_size=4, steps=1, passes=1)  # asserts equal params
     assert result["images_per_second"] > 0
+
+
+def test_app_turns_on_onednn_before_tensorflow_loads():
+    """TensorFlow 2.21 reads TF_ENABLE_ONEDNN_OPTS once, at import: `import app` must set it
+    first (the 1.2-1.4x training speed-up of the README's table), and runs must record it."""
+    code = ("import app.speed, json; "
+            "from tensorflow.python.util import _pywrap_util_port as port; "
+            "print(json.dumps([port.IsMklEnabled(), app.speed.speed_settings()['onednn']]))")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[1]).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [True, True]
