@@ -36,11 +36,12 @@ def add_training_flags(parser):
 
 
 def training_overrides(args):
-    """['key=value'] of the training flags given, then the --set ones, for apply_overrides."""
+    """['key=value'] of the training flags given, then the --set ones, for apply_overrides.
+    --seed asks for a reproducible run: deterministic ops too."""
     flags = [f"{key}={value}" for key, value in (
         ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
         ("seed", args.seed), ("limit", args.limit)) if value is not None]
-    return flags + args.set
+    return flags + ["deterministic=true"] * (args.seed is not None) + args.set
 
 
 def parser():
@@ -70,9 +71,7 @@ def main(argv=None):
         what = f"unknown experiment {args.experiment!r}" if args.experiment else "no experiment"
         print(f"error: {what}. Choose one of:\n{listing()}", file=sys.stderr)
         return 2
-    # --seed asks for a reproducible run: deterministic ops too.
-    extra = [f"strategy={args.strategy}"] * bool(args.strategy) + \
-        ["deterministic=true"] * (args.seed is not None)
+    extra = [f"strategy={args.strategy}"] * bool(args.strategy)
     try:
         config = apply_overrides(resolve_config(args), extra).validate()
     except ValueError as error:

@@ -5,6 +5,7 @@ input, every declared space, and a chief with two workers on 127.0.0.1.
 
 Searches run on the 100-point 1-D regression set or 64 sample MNIST images, 1-4 epochs."""
 
+import argparse
 import csv
 import itertools
 import json
@@ -28,9 +29,10 @@ from app.config import Config
 from app.data import load_splits
 from app.models import build, load_model
 from app.predict import load_predictor
+from app.train import add_training_flags
 from app.train import parser as train_parser
 from tuning import nested, report
-from tuning.search import declared, main, make_tuner, parser
+from tuning.search import declared, main, make_tuner, parser, resolve_config
 from tuning.spaces import DATA_FIELDS, SPACES
 from tuning.study import evaluate, kfold, make_study, subset, training_pool
 from tuning.tuners import BayesianOracle
@@ -270,11 +272,16 @@ def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
         assert all(name in err for name in SPACES)
 
 
-def test_search_takes_the_training_flags():
+def test_search_takes_the_training_flags_and_seed_means_reproducible():
     def options(p):
         return {s for a in p._actions for s in a.option_strings}
 
-    assert options(train_parser()) <= options(parser())
+    training = options(add_training_flags(argparse.ArgumentParser()))
+    assert {"--data-dir", "--epochs", "--limit", "--seed", "--set"} <= training
+    assert training <= options(train_parser()) and training <= options(parser())
+    args = parser().parse_args(["regression", "--seed", "3", "--set", "epochs=5"])
+    config = resolve_config(args, SPACES["regression"])
+    assert (config.seed, config.deterministic, config.epochs) == (3, True, 5)
 
 
 @pytest.mark.parametrize("name", list(SPACES))

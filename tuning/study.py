@@ -8,6 +8,7 @@ import dataclasses
 import keras
 import keras_tuner
 import numpy as np
+import tensorflow as tf
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from app import models, training
@@ -52,6 +53,8 @@ class Study(keras_tuner.HyperModel):
         super().__init__(name=config.name)
         self.config, self.space, self.splits = config, space, splits
         self.speed = apply_speed_settings(speed_settings())
+        if config.deterministic:  # --seed: the same scores on a rerun (keras-tuner#421)
+            tf.config.experimental.enable_op_determinism()
         self.outputs = models.output_units(config.model, max(splits.num_classes, 1))
 
     def config_for(self, hp):
