@@ -51,7 +51,8 @@ def parser(prog="python -m tuning.search", description=__doc__, cv=True):
     p.add_argument("--overwrite", action="store_true", help="delete the search folder and start "
                    "over instead of resuming (distributed: on the chief only)")
     p.add_argument("--resume-every", type=float, default=10.0, metavar="SECONDS",
-                   help="save a running trial's state at most this often (default 10)")
+                   help="save a running trial's state at most this far apart (default 10); "
+                   "it is saved after every epoch whose save costs under a tenth of its training")
     p.add_argument("--memory-growth", type=float, default=500.0, metavar="MIB",
                    help="restart the process, which resumes the search, when its resident "
                    "memory grew more than this since its first trial (default 500; 0: never)")

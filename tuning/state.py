@@ -15,7 +15,9 @@
 
 keras-tuner restarts an interrupted trial from scratch (keras-team/keras-tuner#439); with these
 files the trial continues from its last saved epoch, with the optimizer's state, and a trial
-whose run.json exists is not trained again."""
+whose run.json exists is not trained again. The state is saved after every epoch whose save
+costs under a tenth of the training since the last one: every epoch but the tiniest, which are
+saved every few epochs (and at most `every` seconds apart)."""
 
 import json
 import os
@@ -30,9 +32,12 @@ from tuning.files import read_json, write_json_atomic
 class TrialState(keras.callbacks.Callback):
     """The resume state of one trial, kept up to date as a Keras callback.
 
-    every: seconds between saves of the last epoch (always at a fold's end). Saving the
+    every: seconds at most between saves of the last epoch; an epoch is saved sooner when
+    the save costs under a tenth of the training since the last save (SAVE_SHARE). Saving the
     weights costs a few ms: for 1-D regression epochs of ~20 ms, saving each one would double
     the search's time. objective, best_path: also keep the weights of the best epoch."""
+
+    SAVE_SHARE = 0.1  # of the training time, spent at most on saving the resume state
 
     def __init__(self, folder, values, every=10.0, objective=None, best_path=None):
         super().__init__()
@@ -43,6 +48,7 @@ class TrialState(keras.callbacks.Callback):
                  "seconds": 0.0, "weights": None}
         self.state = saved if saved and saved["values"] == values else fresh
         self.started = self.last_save = time.monotonic()
+        self.save_cost = 0.0  # seconds the last save of the weights took
 
     @property
     def folds(self):
@@ -88,13 +94,16 @@ class TrialState(keras.callbacks.Callback):
                 # The state is saved with every new best, so that the best weights are
                 # always of an epoch the saved history has.
                 return self._save_epoch()
-        if time.monotonic() - self.last_save >= self.every:
+        since = time.monotonic() - self.last_save
+        if since >= min(self.every, self.save_cost / self.SAVE_SHARE):
             self._save_epoch()
 
     def _save_epoch(self):
         old = self.state["weights"]
         name = f"resume-{self.state['fold']}-{self.state['epoch']}.weights.h5"
+        start = time.monotonic()
         self.model.save_weights(self.folder / name)  # a new file: the old one stays valid
+        self.save_cost = time.monotonic() - start
         self._save(weights=name)
         if old and old != name:
             (self.folder / old).unlink(missing_ok=True)
