@@ -268,13 +268,16 @@ class ResumableTraining(keras.callbacks.Callback):
     def _check_loss(self, logs, where):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            kept = self.checkpoints.names()
-            raise TrainingStopped(
-                f"the training loss became {float(loss)} at {where}: training stopped. "
-                + (f"The last good checkpoint, {self.checkpoints.folder / kept[-1]}, is kept. "
-                   if kept else "No checkpoint was saved before it. ")
-                + "Fix: a lower learning rate (--set learning_rate=...), gradient-friendlier "
-                "settings (batchnorm, another init), or check the data for NaN or inf values.")
+            raise self._not_finite(f"the training loss became {float(loss)}", where)
+
+    def _not_finite(self, what, where):
+        kept = self.checkpoints.names()
+        return TrainingStopped(
+            f"{what} at {where}: training stopped. "
+            + (f"The last good checkpoint, {self.checkpoints.folder / kept[-1]}, is kept. "
+               if kept else "No checkpoint was saved before it. ")
+            + "Fix: a lower learning rate (--set learning_rate=...), gradient-friendlier "
+            "settings (batchnorm, another init), or check the data for NaN or inf values.")
 
     def _stop(self, path):
         return TrainingStopped(f"stopped by {self.stop_signal}; saved the checkpoint {path}. "
@@ -296,6 +299,11 @@ class ResumableTraining(keras.callbacks.Callback):
                 saved["best_weights"] = len(weights)
                 arrays |= {f"callback{i}/{j}": w for j, w in enumerate(weights)}
             callbacks.append(saved)
+        # A step's loss comes before its update: the weights it left may be the first not finite.
+        if not all(np.isfinite(a).all() for key, a in arrays.items()
+                   if key.startswith("model/") and a.dtype.kind == "f"):
+            raise self._not_finite("the weights became NaN or infinite",
+                                   f"epoch {self._epoch + 1}, batch {step or self.steps}")
         state = {"epoch": epoch, "step": step, "finished": finished,
                  "config": dataclasses.asdict(self.config), "history": self.history,
                  "batch_logs": self._batch_logs, "callbacks": callbacks}
