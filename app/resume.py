@@ -1,18 +1,13 @@
-"""Training that survives interruption: atomic, checksummed checkpoints of everything the rest of
-a run depends on, and the callback that writes them and takes them back.
+"""Training that survives interruption: the callback that checkpoints everything the rest of a
+run depends on and takes it back, so that a run started again with the same command ends as an
+uninterrupted one would.
 
-A checkpoint is a folder `resume/ckpt-EPOCH-STEP/` in the run folder:
-
-    arrays.npz   the model's variables (weights, BatchNorm statistics, in-model augmentation seed
-                 states), the optimizer's (step count, learning rate, moments), the metrics'
-                 running sums (the mean loss of a half-finished epoch), EarlyStopping's best weights
-    state.json   epoch and step, the config, the history so far, the callbacks' counters
-                 (ReduceLROnPlateau, EarlyStopping, ModelCheckpoint) and arrays.npz's SHA-256
-
-It is written into a temporary folder, fsynced and renamed into place, so that a reader finds all
-of it or none of it; the newest two are kept, and a newest one that fails its checksum is skipped,
-with a warning, for the one before. The batches' order and augmentation keep no state to save:
-they are functions of (seed, epoch, batch) (`app.data.pipeline.train_stream`).
+A checkpoint (`app.checkpoints`) holds the model's variables (weights, BatchNorm statistics,
+in-model augmentation seed states), the optimizer's (step count, learning rate, moments), the
+metrics' running sums (the mean loss of a half-finished epoch), the callbacks' state
+(ReduceLROnPlateau, EarlyStopping with its best weights, ModelCheckpoint), the history so far and
+the config. The batches' order and augmentation keep no state to save: they are functions of
+(seed, epoch, batch) (`app.data.pipeline.train_stream`).
 
 Keras' BackupAndRestore is not used: it keeps the weights and the epoch only, neither the
 callbacks' state nor a position inside an epoch, and rewrites its files in place.
@@ -20,22 +15,14 @@ callbacks' state nor a position inside an epoch, and rewrites its files in place
 
 import contextlib
 import dataclasses
-import hashlib
-import io
-import json
 import math
-import os
-import shutil
 import signal
 import sys
-import warnings
-import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
-KEEP = 2  # checkpoints kept: the newest, and the one before in case the newest is damaged
 # The counters of the stateful callbacks of app.training.make_callbacks (their on_train_begin
 # resets them); ReduceLROnPlateau's current rate is the optimizer's learning-rate variable.
 CALLBACK_STATE = {
@@ -43,8 +30,6 @@ CALLBACK_STATE = {
     keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
     keras.callbacks.ModelCheckpoint: ("best",),
 }
-FIX_DISK = ("Fix: free disk space (or pass --out on a disk with room) and run the same command "
-            "again to resume.")
 
 
 class TrainingStopped(Exception):
@@ -56,92 +41,17 @@ class TrainingStopped(Exception):
         self.exit_code = exit_code
 
 
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def trim_csv(path, epochs):
+    """Keep the header and the first `epochs` rows of a CSVLogger file."""
+    path = Path(path)
+    if path.exists():
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join(lines[:1 + epochs]))
 
 
 def _plain(value):
     """JSON-ready: numpy scalars as Python numbers."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-class Checkpoints:
-    """The checkpoint folders of one run (`folder`, usually RUN/resume)."""
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-
-    def names(self):
-        """Complete checkpoints, oldest first (the names sort by epoch, then step)."""
-        return sorted(p.name for p in self.folder.glob("ckpt-*")) if self.folder.is_dir() else []
-
-    def write(self, state, arrays):
-        """Write `state` (JSON) and `arrays` (name -> numpy array) as one checkpoint, atomically;
-        then delete all but the newest KEEP. Raises OSError with a message saying what is kept."""
-        name = f"ckpt-{state['epoch']:05d}-{state['step']:07d}"
-        tmp, final = self.folder / f".tmp-{name}", self.folder / name
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for leftover in self.folder.glob(".tmp-*"):  # from a process killed while writing
-                shutil.rmtree(leftover)
-            tmp.mkdir()
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            data = buffer.getvalue()
-            for file, content in (("arrays.npz", data), ("state.json", json.dumps(
-                    {**state, "sha256": hashlib.sha256(data).hexdigest()}).encode())):
-                with open(tmp / file, "wb") as f:
-                    f.write(content)
-                    f.flush()
-                    os.fsync(f.fileno())
-            _fsync(tmp)
-            if final.exists():  # the same point saved again (a repeated final save)
-                shutil.rmtree(final)
-            os.rename(tmp, final)
-            _fsync(self.folder)
-        except OSError as error:
-            shutil.rmtree(tmp, ignore_errors=True)
-            kept = self.names()
-            raise OSError(f"could not write the checkpoint {final}: {error.strerror or error}. "
-                          + (f"The last good checkpoint, {kept[-1]}, is intact. " if kept else "")
-                          + FIX_DISK) from error
-        for old in self.names()[:-KEEP]:
-            shutil.rmtree(self.folder / old, ignore_errors=True)
-        return final
-
-    def read(self, name):
-        """(state, arrays) of checkpoint `name`; ValueError if it fails its checksum."""
-        path = self.folder / name
-        state = json.loads((path / "state.json").read_text())
-        data = (path / "arrays.npz").read_bytes()
-        if hashlib.sha256(data).hexdigest() != state["sha256"]:
-            raise ValueError("arrays.npz does not match its checksum")
-        with np.load(io.BytesIO(data)) as npz:
-            return state, {key: npz[key] for key in npz.files}
-
-    def latest(self, config):
-        """(state, arrays) of the newest intact checkpoint of `config`, or None. A damaged one
-        is skipped with a warning; one of another config is an error (ValueError)."""
-        for name in reversed(self.names()):
-            try:
-                state, arrays = self.read(name)
-            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
-                warnings.warn(f"checkpoint {self.folder / name} is partial or corrupt ({error}); "
-                              "using the one before it", stacklevel=2)
-                continue
-            theirs, ours = state["config"], dataclasses.asdict(config)
-            changed = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in ours.items()
-                       if k != "strategy" and theirs.get(k) != v]
-            if changed:
-                raise ValueError(
-                    f"{self.folder} holds checkpoints of another config ({'; '.join(changed)}). "
-                    "Fix: pass a new --out, or delete that folder to start this run over.")
-            return state, arrays
-        return None
 
 
 class ResumableTraining(keras.callbacks.Callback):
@@ -308,14 +218,6 @@ class ResumableTraining(keras.callbacks.Callback):
                  "config": dataclasses.asdict(self.config), "history": self.history,
                  "batch_logs": self._batch_logs, "callbacks": callbacks}
         return self.checkpoints.write(state, arrays) if self.write else None
-
-
-def trim_csv(path, epochs):
-    """Keep the header and the first `epochs` rows of a CSVLogger file."""
-    path = Path(path)
-    if path.exists():
-        lines = path.read_text().splitlines(keepends=True)
-        path.write_text("".join(lines[:1 + epochs]))
 
 
 @contextlib.contextmanager

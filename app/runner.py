@@ -27,6 +27,7 @@ import tensorflow as tf
 from sklearn.metrics import classification_report, log_loss
 
 from app import distribute, models, plots, resume, training
+from app.checkpoints import Checkpoints
 from app.data import augment as aug
 from app.data import load_splits
 from app.data.pipeline import make_dataset, train_stream
@@ -144,7 +145,7 @@ def run_experiment(config, out_dir, data_dir=None):
     config.validate()
     speed = apply_speed_settings(speed_settings())
     strategy = distribute.make_strategy(config.strategy)  # before TensorFlow runs an op
-    checkpoints = resume.Checkpoints(Path(out_dir) / "resume")  # the chief's, for every worker
+    checkpoints = Checkpoints(Path(out_dir) / "resume")  # the chief's, for every worker
     out_dir = prepare_out_dir(distribute.run_folder(out_dir, strategy))
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:

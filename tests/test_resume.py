@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 
 from app import models  # noqa: F401  (registers the custom layers model.keras holds)
+from app.checkpoints import Checkpoints
 from app.data import preprocess  # noqa: F401
 from app.experiments import EXPERIMENTS
-from app.resume import Checkpoints
 from app.train import main
 
 ROOT = Path(__file__).parents[1]
