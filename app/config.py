@@ -66,6 +66,8 @@ class Config:
     tta: bool = False  # also report held-out metrics averaged with mirrored images
     feature_maps: str = ""  # epochs, e.g. "1,10,50": save feature maps of one image per class
     feature_maps_layer: str = ""  # a conv layer name; default the first convolution
+    target_accuracy: float = 0.0  # record training seconds until held-out accuracy first
+    target_every: int = 0  # reaches this (0 = off), checked every N steps (0: 8 times an epoch)
     seed: int = 0
     # Surviving interruption and several workers (app/resume.py, app/distribute.py)
     deterministic: bool = False  # deterministic TensorFlow ops (--seed sets it): same weights

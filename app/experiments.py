@@ -40,6 +40,12 @@ _EXPERIMENTS = [
     # at 98.5% validation accuracy after 4 epochs; Adam with a cosine decay passes 99% sooner.
     _variant(_mnist, "mnist_cnn", "MNIST CNN (624k), Adam 1e-3, cosine decay, 6 epochs "
              "(report 001's network)", schedule="cosine", epochs=6),
+    # Ours (issue 7): the training seconds to a first 99.0% test accuracy, checked 8 times an
+    # epoch. Patchify stem, batchnorm, Adam with a one-cycle schedule over one epoch.
+    _variant(_mnist, "mnist_fast", "MNIST to 99% test accuracy fast: 105k-param batchnorm CNN, "
+             "Adam 1e-2 one-cycle, 1 epoch", model="mnist_fast_cnn", learning_rate=0.01,
+             schedule="onecycle", epochs=1, target_accuracy=0.99, checkpoint=False,
+             tensorboard=False),
     _variant(_mnist, "mnist_cnn_light", "light MNIST CNN (25k), Adam 1e-3 (report 001)",
              model="mnist_cnn_light"),
     _plain, _std, _aug, _mom, _drop, _bn, _adam,

@@ -35,6 +35,7 @@ from app.data.preprocess import fit_normalize
 from app.export import export_saved_model
 from app.features import FeatureMaps, conv_layers
 from app.speed import apply_speed_settings, speed_settings
+from app.time_to_accuracy import TimeToAccuracy, checks_every
 
 
 def environment():
@@ -183,9 +184,12 @@ def run_experiment(config, out_dir, data_dir=None):
     callbacks = training.make_callbacks(config, out_dir, append=checkpoint is not None)
     if config.feature_maps and conv_layers(model):
         callbacks.append(feature_maps_callback(config, splits, out_dir))
+    steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
+    timer = TimeToAccuracy(*splits.test, config.target_accuracy, checks_every(config, steps)) \
+        if config.target_accuracy else None
+    callbacks += [timer] if timer else []
     resumable = resume.ResumableTraining(
-        checkpoints, checkpoint, config, callbacks,
-        training.steps_per_epoch(len(splits.train[0]), config.batch_size), train_ds.element_spec,
+        checkpoints, checkpoint, config, callbacks, steps, train_ds.element_spec,
         write=distribute.is_chief(strategy))
     del checkpoint  # the callback holds the arrays until they are restored
     history = resumable.fit(model, train_ds, val_ds, callbacks,
@@ -196,6 +200,7 @@ def run_experiment(config, out_dir, data_dir=None):
     results = model.evaluate(test_ds, return_dict=True, verbose=0)
     results.update(split=splits.eval_split, examples=len(splits.test[0]),
                    epochs_run=len(history["loss"]))
+    results |= timer.summary() if timer else {}
     if splits.class_names:
         results |= classifier_reports(model, *splits.test, splits.class_names, out_dir,
                                       config.tta)

@@ -6,7 +6,7 @@ import math
 import keras
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
-SCHEDULES = ("constant", "inverse_time", "step", "cosine")
+SCHEDULES = ("constant", "inverse_time", "step", "cosine", "onecycle")
 
 
 def learning_rate(config, steps_per_epoch):
@@ -25,6 +25,11 @@ def learning_rate(config, steps_per_epoch):
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     if config.schedule == "cosine":
         return keras.optimizers.schedules.CosineDecay(lr, steps_per_epoch * config.epochs)
+    if config.schedule == "onecycle":  # linear warm-up from lr/10 over the first quarter, then
+        total = steps_per_epoch * config.epochs  # a cosine down to 0: one cycle
+        warmup = total // 4
+        return keras.optimizers.schedules.CosineDecay(
+            lr / 10, total - warmup, warmup_target=lr, warmup_steps=warmup)
     raise ValueError(f"unknown schedule {config.schedule!r}; expected one of {SCHEDULES}")
 
 

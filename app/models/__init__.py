@@ -9,7 +9,14 @@ import inspect
 import keras
 
 from app.data.preprocess import Normalize
-from app.models.cnn import cats_dogs_cnn, cifar_cnn, cifar_cnn_wide, mnist_cnn, mnist_cnn_light
+from app.models.cnn import (
+    cats_dogs_cnn,
+    cifar_cnn,
+    cifar_cnn_wide,
+    mnist_cnn,
+    mnist_cnn_light,
+    mnist_fast_cnn,
+)
 from app.models.mlp import cifar_mlp, circles_mlp, mlp_mnist, regression_mlp
 from app.models.resnet import resnet18
 from app.models.tunable import cats_dogs_cnn_scaled, mnist_convnet, mnist_fc
@@ -27,6 +34,7 @@ MODELS = {
     "circles_mlp": circles_mlp,
     "regression_mlp": regression_mlp,
     "small_xception": small_xception,
+    "mnist_fast_cnn": mnist_fast_cnn,
     "mnist_fc": mnist_fc,
     "mnist_convnet": mnist_convnet,
     "cats_dogs_cnn_scaled": cats_dogs_cnn_scaled,
@@ -45,6 +53,7 @@ PARAMS = {
     "circles_mlp": 52,  # 2*10+10 + 10*2+2
     "regression_mlp": 1_153,  # 1*32+32 + 32*32+32 + 32*1+1
     "small_xception": 319_041,  # 128x128x3 input, widths 64-128-256, head 512
+    "mnist_fast_cnn": 104_714,  # 128 + 18,432 + 73,728 conv, 896 batchnorm, 11,530 dense
     # The searchable networks of tuning/ (app/models/tunable.py), at their defaults.
     "mnist_fc": 669_706,  # 784-512-512-10
     "mnist_convnet": 211_690,  # two 3x3 convs of 32, dense 128 on 7x7x32

@@ -88,3 +88,19 @@ def cats_dogs_cnn(input_shape=(64, 64, 3), num_classes=1, dropout=0.0, l2=0.0):
     x = layers.MaxPooling2D()(x)  # 14 -> 7
     outputs = dense_head(x, (128, 128), num_classes, dropout, l2, output_activation="sigmoid")
     return keras.Model(inputs, outputs, name="cats_dogs_cnn")
+
+
+def mnist_fast_cnn(input_shape=(28, 28, 1), num_classes=10, widths=(32, 64, 128)):
+    """Ours, for `mnist_fast` (time to 99% test accuracy): a 2x2 stride-2 "patchify" stem, so
+    no layer runs at the full 28x28 (the memory-bound part of a small CNN on a CPU), then
+    3x3 conv -> batchnorm -> ReLU -> max-pool stages, flatten, softmax: 104,714 parameters.
+    Batchnorm momentum 0.9, not Keras' 0.99: the moving statistics that evaluation uses must
+    follow weights that change fast in a one-epoch run."""
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(widths[0], 2, strides=2, use_bias=False, name="conv1")(inputs)  # 28 -> 14
+    x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
+    for i, filters in enumerate(widths[1:], 2):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
+        x = layers.MaxPooling2D()(x)  # 14 -> 7 -> 3
+    return keras.Model(inputs, dense_head(x, (), num_classes), name="mnist_fast_cnn")
