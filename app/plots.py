@@ -53,6 +53,16 @@ def confusion_matrix(y_true, y_pred, class_names, path, title="confusion matrix"
     save(fig, path, dpi=100)
 
 
+def decision_boundary(ax, xx, yy, field, level, points, title):
+    """One panel of a 2-D classifier: `field` (a probability or a decision function on the grid
+    xx, yy) shaded, its `level` contour drawn as the boundary, and the (x, y) `points` on top."""
+    ax.contourf(xx, yy, field, levels=20, cmap="RdBu_r", alpha=0.6)
+    ax.contour(xx, yy, field, levels=[level], colors="k", linewidths=1.2)
+    ax.scatter(*points[0].T, c=points[1], cmap="bwr", edgecolors="w", linewidths=0.5, s=12)
+    ax.set(title=title, xticks=[], yticks=[], aspect="equal")
+    ax.title.set_fontsize(9)
+
+
 def save(fig, path, dpi=100):
     """Lay out, write and close a figure; returns the path."""
     fig.tight_layout()

@@ -55,11 +55,8 @@ def plot_grid(rows, test_xy, path, columns=5):
         ax.axis("off")
     for ax, row in zip(axes.flat, rows):
         score = row["model"].decision_function(grid).reshape(xx.shape)
-        ax.contourf(xx, yy, score > 0, levels=[-0.5, 0.5, 1.5], colors=["#9ecae1", "#fcae91"])
-        ax.contour(xx, yy, score, levels=[0], colors="k", linewidths=1)
-        ax.scatter(*test_xy[0].T, c=test_xy[1], cmap="bwr", s=6)
-        ax.set_title(f"{row['kernel']}: test {row['test_accuracy']:.2f}", fontsize=9)
-        ax.set(xticks=[], yticks=[], aspect="equal")
+        plots.decision_boundary(ax, xx, yy, score, 0, test_xy,
+                                f"{row['kernel']}: test {row['test_accuracy']:.2f}")
     plots.save(fig, path, dpi=80)
 
 

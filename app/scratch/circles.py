@@ -32,10 +32,7 @@ def plot_boundaries(panels, test_xy, path):
     xx, yy, _ = boundary_grid()
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
     for ax, (title, proba) in zip(axes[0], panels):
-        ax.contourf(xx, yy, proba, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
-        ax.contour(xx, yy, proba, levels=[0.5], colors="k", linewidths=1.5)
-        ax.scatter(*test_xy[0].T, c=test_xy[1], cmap="bwr", edgecolors="w", linewidths=0.5, s=16)
-        ax.set(title=title, xlabel="x1", ylabel="x2", aspect="equal")
+        plots.decision_boundary(ax, xx, yy, proba, 0.5, test_xy, title)
     plots.save(fig, path, dpi=90)
 
 
