@@ -55,8 +55,9 @@ def _plain(value):
 
 
 class ResumableTraining(keras.callbacks.Callback):
-    """Saves the run's state at each epoch's end, every `every_steps` batches if set, and at the
-    end of training; takes back `checkpoint` (from `Checkpoints.latest`) when training begins.
+    """Saves the run's state at each epoch's end, every config.checkpoint_every_steps batches if
+    set, and at the end of training; takes back `checkpoint` (from `Checkpoints.latest`) when
+    training begins.
     It goes after the `callbacks` whose state it keeps, so that it restores them after their
     own on_train_begin reset them. It also stops training on a non-finite loss, and, when
     `stop_signal` is set (see `stop_on_signals`), saves and stops at the end of the batch.
@@ -76,7 +77,7 @@ class ResumableTraining(keras.callbacks.Callback):
         self._epoch, self.stop_signal = self.start[0], None
 
     def fit(self, model, train, validation, callbacks, verbose):
-        """`model.fit` on from the checkpoint (nothing to fit if it was the end), stopping
+        """`model.fit` from the checkpoint on (nothing to fit if it was the end), stopping
         cleanly on Ctrl-C or SIGTERM; returns the whole run's history."""
         if self.finished:
             self.set_model(model)
