@@ -1,7 +1,8 @@
 """`run_experiment(config, out_dir)`: load data, build, compile, fit, evaluate on the held-out
 split, and write the run folder:
 
-    config.json         the resolved config, data source, shapes, library versions, machine
+    config.json         the resolved config, data source, shapes, library versions, machine,
+                        and the workers (strategy, this one's task, replicas)
     history.json        per-epoch loss, metrics and learning rate (also history.csv)
     metrics.json        final evaluation on the held-out split and how many examples it used
     model.keras         the trained model, taking raw 0-255 pixels: its first layer normalizes
@@ -179,7 +180,9 @@ def run_experiment(config, out_dir, data_dir=None):
                  "skipped": len(splits.skipped)},
         "model": {"name": config.model, "params": params, "outputs": outputs,
                   "augment_in_model": [type(layer).__name__ for layer in model_side]},
-        "speed": speed, "environment": environment()})
+        "speed": speed, "environment": environment(),
+        "distribute": {"strategy": config.strategy, "task": distribute.task(),
+                       "replicas": strategy.num_replicas_in_sync if strategy else 1}})
 
     callbacks = training.make_callbacks(config, out_dir, append=checkpoint is not None)
     if config.feature_maps and conv_layers(model):

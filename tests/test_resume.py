@@ -212,5 +212,8 @@ def test_two_workers_train_as_one_with_the_same_global_batch(tmp_path):
     assert np.allclose(chief[0], single[0], rtol=1e-4) and np.isclose(chief[1], single[1],
                                                                        rtol=1e-4)
     assert np.allclose(other[0], chief[0], rtol=1e-6)
+    config = json.loads((tmp_path / "two" / "worker1" / "config.json").read_text())
+    assert config["distribute"] == {"strategy": "multiworker", "task": ["worker", 1],
+                                    "replicas": 2}
     assert Checkpoints(tmp_path / "two" / "resume").names()  # the chief's checkpoints
     assert not (tmp_path / "two" / "worker1" / "resume").exists()
