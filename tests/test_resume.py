@@ -217,3 +217,18 @@ def test_two_workers_train_as_one_with_the_same_global_batch(tmp_path):
                                     "replicas": 2}
     assert Checkpoints(tmp_path / "two" / "resume").names()  # the chief's checkpoints
     assert not (tmp_path / "two" / "worker1" / "resume").exists()
+
+
+def test_mirrored_strategy_trains_as_one_device(tmp_path):
+    # On a machine without GPUs MirroredStrategy has the one CPU: the same training, through
+    # tf.distribute.
+    args = ["circles", "--epochs", "2", "--limit", "100", "--set", "tensorboard=false",
+            "--set", "export=false"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert main([*args, "--strategy", "mirrored", "--out", str(tmp_path / "mirrored")]) == 0
+    one, mirrored = (json.loads((tmp_path / f / "history.json").read_text())["loss"]
+                     for f in ("one", "mirrored"))
+    assert np.allclose(mirrored, one, rtol=1e-4)
+    config = json.loads((tmp_path / "mirrored" / "config.json").read_text())
+    assert config["distribute"]["strategy"] == "mirrored"
+    assert Checkpoints(tmp_path / "mirrored" / "resume").names()
