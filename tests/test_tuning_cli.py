@@ -1,0 +1,118 @@
+"""The search's command line and spaces (tuning/): bad input is a clear error, the training
+flags are app.train's, every declared space builds, report 001's table is in its space, and a
+chief with two workers on 127.0.0.1 runs every trial exactly once."""
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import fields, replace
+from pathlib import Path
+
+import pytest
+
+from app.config import Config
+from app.models import build
+from app.train import add_training_flags
+from app.train import parser as train_parser
+from tests.test_tuning import regression, trials
+from tuning.search import declared, main, parser, resolve_config
+from tuning.spaces import DATA_FIELDS, SPACES
+
+ROOT = Path(__file__).parents[1]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["nope"], "unknown experiment 'nope'"),
+    (["mnist_cnn_light"], "no search space"),
+    (["regression", "--tuner", "annealing"], "unknown tuner 'annealing'"),
+    (["regression", "--tuner", "hyperband", "--cv", "5"], "does not combine with hyperband"),
+    (["regression", "--hp", "depht=2"], "NAME one of ['activation', 'depth'"),
+    (["regression", "--set", "epochs=ten"], "epochs takes a value of type int"),
+])
+def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    if "experiment" in message or "space" in message:
+        assert all(name in err for name in SPACES)
+
+
+def test_search_takes_the_training_flags_and_seed_means_reproducible():
+    def options(p):
+        return {s for a in p._actions for s in a.option_strings}
+
+    training = options(add_training_flags(argparse.ArgumentParser()))
+    assert {"--data-dir", "--epochs", "--limit", "--seed", "--set"} <= training
+    assert training <= options(train_parser()) and training <= options(parser())
+    args = parser().parse_args(["regression", "--seed", "3", "--set", "epochs=5"])
+    config = resolve_config(args, SPACES["regression"])
+    assert (config.seed, config.deterministic, config.epochs) == (3, True, 5)
+
+
+@pytest.mark.parametrize("name", list(SPACES))
+def test_every_space_samples_config_fields_and_builds(name):
+    space = SPACES[name]
+    hp = declared(space)
+    values = space.sample(hp)
+    assert set(values) <= {f.name for f in fields(Config)} - DATA_FIELDS
+    config = replace(space.base(), **values).validate()
+    assert build(config.model, **config.model_kwargs()).count_params() > 0
+
+
+def test_mnist_mlp_space_holds_every_row_of_report_001_table():
+    # Report 001, section 1.3: (init, batch size, alpha_0, delta, lambda) of each row.
+    rows = [("glorot", 64, 4.0, 2e-3, 0.0), ("normal", 32, 4.0, 2e-3, 1e-4),
+            ("glorot", 32, 3.0, 2e-3, 1e-4), ("glorot", 32, 4.0, 2e-3, 1e-4),
+            ("glorot", 64, 4.0, 2e-3, 1e-4), ("zero", 32, 4.0, 2e-3, 1e-4),
+            ("glorot", 64, 4.0, 2e-1, 1e-2)]
+    space = {p.name: p.values for p in declared(SPACES["mnist_mlp"]).space}
+    for row in rows:
+        assert all(value in space[name] for name, value in zip(
+            ("init", "batch_size", "learning_rate", "decay_rate", "l2"), row))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_chief_and_two_restarting_workers_run_every_trial_exactly_once(tmp_path):
+    out, port = tmp_path / "distributed", free_port()
+    argv = [sys.executable, "-m", "tuning.search",
+            *regression(out, "--tuner", "random", "--max-trials", "4", epochs=2),
+            "--memory-growth", "0.001"]  # a worker restarts (and resumes) after its 2nd trial
+    base = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2",
+            "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(port)}
+    logs, procs = {}, {}
+    try:
+        for role in ("chief", "worker0", "worker1"):
+            logs[role] = open(tmp_path / f"{role}.log", "w")
+            procs[role] = subprocess.Popen(argv, cwd=ROOT, stdout=logs[role],
+                                           stderr=subprocess.STDOUT, start_new_session=True,
+                                           env={**base, "KERASTUNER_TUNER_ID": role})
+        # The chief checks every 20 s whether its workers are gone (keras-tuner's loop).
+        deadline = time.monotonic() + 150
+        for role, proc in procs.items():
+            assert proc.wait(timeout=max(1, deadline - time.monotonic())) == 0, \
+                (tmp_path / f"{role}.log").read_text()[-3000:]
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for log in logs.values():
+            log.close()
+    found = trials(out)
+    assert len(found) == 4
+    for trial, run, runs in found.values():
+        assert trial["status"] == "COMPLETED"
+        assert len(runs) == 1 and runs[0]["tuner_id"] in ("worker0", "worker1")
+        assert run["tuner_id"] == runs[0]["tuner_id"]
+    # Memory-bound restarts (exec: the same pid, a new process image) repeated nothing.
+    assert any("restarting the process" in (tmp_path / f"{role}.log").read_text()
+               for role in ("worker0", "worker1"))
