@@ -41,11 +41,13 @@ _EXPERIMENTS = [
     _variant(_mnist, "mnist_cnn", "MNIST CNN (624k), Adam 1e-3, cosine decay, 6 epochs "
              "(report 001's network)", schedule="cosine", epochs=6),
     # Ours (issue 7): the training seconds to a first 99.0% test accuracy, checked 8 times an
-    # epoch. Patchify stem, batchnorm, Adam with a one-cycle schedule over one epoch.
+    # epoch. Patchify stem, batchnorm, Adam with a one-cycle schedule over one epoch. Measured:
+    # batch 64 reached 99.03% after 44 s; batch 128 ended at 98.93% (42 s), and 2 epochs at
+    # batch 128 passed 99% after 66 s.
     _variant(_mnist, "mnist_fast", "MNIST to 99% test accuracy fast: 105k-param batchnorm CNN, "
-             "Adam 1e-2 one-cycle, 1 epoch", model="mnist_fast_cnn", learning_rate=0.01,
-             schedule="onecycle", epochs=1, target_accuracy=0.99, checkpoint=False,
-             tensorboard=False),
+             "Adam 1e-2 one-cycle, 1 epoch at batch 64", model="mnist_fast_cnn",
+             learning_rate=0.01, schedule="onecycle", epochs=1, batch_size=64,
+             target_accuracy=0.99, checkpoint=False, tensorboard=False),
     _variant(_mnist, "mnist_cnn_light", "light MNIST CNN (25k), Adam 1e-3 (report 001)",
              model="mnist_cnn_light"),
     _plain, _std, _aug, _mom, _drop, _bn, _adam,
