@@ -36,7 +36,7 @@ from app.data.preprocess import fit_normalize
 from app.export import export_saved_model
 from app.features import FeatureMaps, conv_layers
 from app.speed import apply_speed_settings, speed_settings
-from app.time_to_accuracy import TimeToAccuracy, checks_every
+from app.time_to_accuracy import TimeToAccuracy, checks_every, predicted_classes
 
 
 def environment():
@@ -118,7 +118,7 @@ def classifier_reports(model, x, y, class_names, out_dir, tta=False):
     probs = model.predict(x, batch_size=256, verbose=0)
     if tta:
         probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
-    predicted = (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)
+    predicted = predicted_classes(probs)
     labels = list(range(len(class_names)))
     plots.confusion_matrix(y, predicted, class_names, out_dir / "confusion_matrix.png")
     report = classification_report(y, predicted, labels=labels, target_names=class_names,

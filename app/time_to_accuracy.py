@@ -8,10 +8,14 @@ import time
 import keras
 
 
+def predicted_classes(probs):
+    """Class indices from a classifier's outputs: one sigmoid unit (> 0.5) or a softmax."""
+    return (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)
+
+
 def accuracy(model, x, y, batch_size=1000):
     probs = model.predict(x, batch_size=batch_size, verbose=0)
-    predicted = (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)
-    return float((predicted == y).mean())
+    return float((predicted_classes(probs) == y).mean())
 
 
 class TimeToAccuracy(keras.callbacks.Callback):
@@ -64,4 +68,3 @@ class TimeToAccuracy(keras.callbacks.Callback):
 def checks_every(config, steps_per_epoch):
     """Steps between checks: `target_every` if set, else eight checks an epoch."""
     return config.target_every or max(1, steps_per_epoch // 8)
-

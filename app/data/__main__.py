@@ -87,7 +87,7 @@ def throughput(experiment, data_dir, batches=50):
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
     outputs = output_units(config.model, splits.num_classes)
-    train, *_ = make_datasets(config, splits, outputs)
+    train, *_ = make_datasets(config, splits, outputs, start=(0, 0))  # as app.train's
     seen, start = 0, None
     for i, (x, _) in enumerate(train.repeat().take(batches + 5)):
         if i == 5:  # after warm-up: graph tracing and the first prefetches
