@@ -15,7 +15,8 @@ from app.training import OPTIMIZERS, SCHEDULES
 CHOICES = {"dataset": DATASETS, "model": MODELS, "data": SOURCES, "resize": RESIZE,
            "normalize": NORMALIZATIONS, "augment": AUGMENTATIONS,
            "augment_on": ("auto", "pipeline", "model"), "optimizer": OPTIMIZERS,
-           "schedule": SCHEDULES, "strategy": STRATEGIES}
+           "schedule": SCHEDULES, "strategy": STRATEGIES,
+           "best_metric": ("val_loss", "val_accuracy")}
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,11 @@ class Config:
     reduce_lr_patience: int = 0  # ReduceLROnPlateau on val_loss; 0 = off
     reduce_lr_factor: float = 0.5
     min_lr: float = 1e-6
-    early_stopping_patience: int = 0  # EarlyStopping on val_loss with best weights; 0 = off
+    early_stopping_patience: int = 0  # EarlyStopping on best_metric with best weights; 0 = off
     checkpoint: bool = True  # keep the best-on-validation model as best.keras
+    # What "best on validation" means for early stopping and best.keras: val_loss, or
+    # val_accuracy as report 001 chose (its Kaggle submission was its most accurate epoch).
+    best_metric: str = "val_loss"
     tensorboard: bool = True
     export: bool = True  # also write the model as a SavedModel (saved_model/) for serving
     tta: bool = False  # also report held-out metrics averaged with mirrored images

@@ -83,11 +83,11 @@ def make_callbacks(config, out_dir, append=False):
             min_lr=config.min_lr, verbose=1))
     if config.early_stopping_patience:
         callbacks.append(keras.callbacks.EarlyStopping(
-            "val_loss", patience=config.early_stopping_patience, restore_best_weights=True,
+            config.best_metric, patience=config.early_stopping_patience, restore_best_weights=True,
             verbose=1))
     if config.checkpoint:
         callbacks.append(keras.callbacks.ModelCheckpoint(
-            str(out_dir / "best.keras"), monitor="val_loss", save_best_only=True))
+            str(out_dir / "best.keras"), monitor=config.best_metric, save_best_only=True))
     if config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs")))
     return callbacks

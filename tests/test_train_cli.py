@@ -1,6 +1,7 @@
 """The training command: every experiment runs a step through the real CLI path, the run folder
 has what it promises, and bad flags give errors that say what is valid."""
 
+import dataclasses
 import json
 
 import keras
@@ -11,6 +12,7 @@ from app.data import load_splits
 from app.experiments import EXPERIMENTS
 from app.models import core_of, load_model
 from app.train import main
+from app.training import make_callbacks
 
 
 def train(tmp_path, *args):
@@ -62,6 +64,16 @@ def test_inverse_time_decay_is_logged_per_epoch(tmp_path):
     rates = json.loads((tmp_path / "history.json").read_text())["learning_rate"]
     # 64 examples at batch 32 = 2 steps per epoch; lr = 4 / (1 + 2e-3 t).
     assert rates == pytest.approx([4 / (1 + 2e-3 * 2), 4 / (1 + 2e-3 * 4)], rel=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["val_loss", "val_accuracy"])
+def test_best_metric_drives_early_stopping_and_best_checkpoint(metric, tmp_path):
+    config = dataclasses.replace(EXPERIMENTS["cats_dogs"], best_metric=metric)
+    watchers = [c for c in make_callbacks(config, tmp_path) if hasattr(c, "monitor")]
+    kinds = {type(c).__name__: c.monitor for c in watchers}
+    # The learning rate follows the loss whatever "best" means (issue 8).
+    assert kinds == {"ReduceLROnPlateau": "val_loss", "EarlyStopping": metric,
+                     "ModelCheckpoint": metric}
 
 
 def test_list_and_unknown_experiment(capsys):
