@@ -65,6 +65,7 @@ class Config:
     # What "best on validation" means for early stopping and best.keras: val_loss, or
     # val_accuracy as report 001 chose (its Kaggle submission was its most accurate epoch).
     best_metric: str = "val_loss"
+    max_minutes: float = 0.0  # stop after the last epoch that fits in this time; 0 = no limit
     tensorboard: bool = True
     export: bool = True  # also write the model as a SavedModel (saved_model/) for serving
     tta: bool = False  # also report held-out metrics averaged with mirrored images
@@ -95,9 +96,9 @@ class Config:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        if self.checkpoint_every_steps < 0:
-            raise ValueError(f"checkpoint_every_steps must be 0 (off) or more, got "
-                             f"{self.checkpoint_every_steps}")
+        for key in ("checkpoint_every_steps", "max_minutes"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be 0 (off) or more, got {getattr(self, key)}")
         return self
 
 

@@ -2,6 +2,7 @@
 loss and metrics for the dataset, and the callbacks the config turns on."""
 
 import math
+import time
 
 import keras
 
@@ -73,6 +74,29 @@ class LearningRateLogger(keras.callbacks.Callback):
                 self.model.optimizer.learning_rate))
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the last epoch that fits in `minutes`: after each epoch, when the
+    time since fit began plus the slowest epoch so far would pass the budget. Keras 3 has no time
+    limit (TensorFlow Addons' TimeStopping, for Keras 2 only, stopped once the time was already
+    spent). The clock starts again when a run resumes. `clock` is for tests."""
+
+    def __init__(self, minutes, clock=time.perf_counter):
+        super().__init__()
+        self.seconds, self.clock = 60.0 * minutes, clock
+
+    def on_train_begin(self, logs=None):
+        self.start = self.last = self.clock()
+        self.slowest = 0.0
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self.clock()
+        self.slowest, self.last = max(self.slowest, now - self.last), now
+        if now - self.start + self.slowest > self.seconds:
+            self.model.stop_training = True
+            print(f"Epoch {epoch + 1}: stopping, another epoch would pass the time budget of "
+                  f"{self.seconds / 60:g} minutes")
+
+
 def make_callbacks(config, out_dir, append=False):
     """append: add to history.csv (a resumed run) rather than start it anew."""
     callbacks = [LearningRateLogger(),
@@ -85,6 +109,8 @@ def make_callbacks(config, out_dir, append=False):
         callbacks.append(keras.callbacks.EarlyStopping(
             config.best_metric, patience=config.early_stopping_patience, restore_best_weights=True,
             verbose=1))
+    if config.max_minutes:
+        callbacks.append(TimeBudget(config.max_minutes))
     if config.checkpoint:
         callbacks.append(keras.callbacks.ModelCheckpoint(
             str(out_dir / "best.keras"), monitor=config.best_metric, save_best_only=True))

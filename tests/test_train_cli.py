@@ -12,7 +12,7 @@ from app.data import load_splits
 from app.experiments import EXPERIMENTS
 from app.models import core_of, load_model
 from app.train import main
-from app.training import make_callbacks
+from app.training import TimeBudget, make_callbacks
 
 
 def train(tmp_path, *args):
@@ -74,6 +74,18 @@ def test_best_metric_drives_early_stopping_and_best_checkpoint(metric, tmp_path)
     # The learning rate follows the loss whatever "best" means (issue 8).
     assert kinds == {"ReduceLROnPlateau": "val_loss", "EarlyStopping": metric,
                      "ModelCheckpoint": metric}
+
+
+def test_time_budget_stops_before_an_epoch_that_would_not_fit(capsys):
+    ticks = iter([0.0, 25.0, 50.0, 75.0, 100.0])  # seconds: fit's start, then each epoch's end
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=10, verbose=0,
+                        callbacks=[TimeBudget(1.0, clock=lambda: next(ticks))])
+    # After epoch 2, 50 s spent + 25 s for one more would pass 60 s.
+    assert history.epoch == [0, 1]
+    assert "Epoch 2: stopping, another epoch would pass the time budget of 1 minutes" in \
+        capsys.readouterr().out
 
 
 def test_list_and_unknown_experiment(capsys):
