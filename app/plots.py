@@ -1,9 +1,11 @@
-"""PNG plots: learning curves from a history dict, and grids of images."""
+"""PNG plots: learning curves from a history dict, grids of images, confusion matrices and
+2-D decision boundaries."""
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
+import numpy as np
 from sklearn.metrics import ConfusionMatrixDisplay
 
 
@@ -61,6 +63,28 @@ def decision_boundary(ax, xx, yy, field, level, points, title):
     ax.scatter(*points[0].T, c=points[1], cmap="bwr", edgecolors="w", linewidths=0.5, s=12)
     ax.set(title=title, xticks=[], yticks=[], aspect="equal")
     ax.title.set_fontsize(9)
+
+
+def boundary_grid(limit, steps):
+    """(xx, yy, points (steps^2, 2) float32) covering the square [-limit, limit]^2."""
+    axis = np.linspace(-limit, limit, steps, dtype=np.float32)
+    xx, yy = np.meshgrid(axis, axis)
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def decision_boundaries(xx, yy, panels, level, points, path, columns=0, cell=(4.2, 4.0),
+                        dpi=90):
+    """One decision_boundary subplot per (title, field shaped like xx) panel, `columns` to a row
+    (0: all in one row), each `cell` inches; saved to `path`."""
+    columns = columns or len(panels)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(cell[0] * columns, cell[1] * rows),
+                             squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, (title, field) in zip(axes.flat, panels):
+        decision_boundary(ax, xx, yy, field, level, points, title)
+    return save(fig, path, dpi)
 
 
 def save(fig, path, dpi=100):

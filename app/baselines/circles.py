@@ -9,17 +9,12 @@ degree and all degrees from 2 separate them."""
 
 import json
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
-import numpy as np
 from sklearn.svm import SVC
 
 from app import plots, subcommands
 from app.data import load_splits
+from app.data.synthetic import CIRCLES_EXTENT
 
-GRID_LIMIT = 1.6  # outer circle radius 1 plus noise: the plot's extent
 DEGREES = range(1, 9)
 
 
@@ -45,19 +40,10 @@ def fit_all(train_xy, test_xy, coef0=0.0, C=1.0):
 
 
 def plot_grid(rows, test_xy, path, columns=5):
-    axis = np.linspace(-GRID_LIMIT, GRID_LIMIT, 150)
-    xx, yy = np.meshgrid(axis, axis)
-    grid = np.column_stack([xx.ravel(), yy.ravel()])
-    n_rows = -(-len(rows) // columns)
-    fig, axes = plt.subplots(n_rows, columns, figsize=(2.2 * columns, 2.3 * n_rows),
-                             squeeze=False)
-    for ax in axes.flat[len(rows):]:
-        ax.axis("off")
-    for ax, row in zip(axes.flat, rows):
-        score = row["model"].decision_function(grid).reshape(xx.shape)
-        plots.decision_boundary(ax, xx, yy, score, 0, test_xy,
-                                f"{row['kernel']}: test {row['test_accuracy']:.2f}")
-    plots.save(fig, path, dpi=80)
+    xx, yy, grid = plots.boundary_grid(CIRCLES_EXTENT, 150)
+    panels = [(f"{row['kernel']}: test {row['test_accuracy']:.2f}",
+               row["model"].decision_function(grid).reshape(xx.shape)) for row in rows]
+    plots.decision_boundaries(xx, yy, panels, 0, test_xy, path, columns, cell=(2.2, 2.3), dpi=80)
 
 
 def parser():

@@ -30,6 +30,10 @@ def regression_1d(n_train=100, n_test=100, seed=0):
     return {"train": make(x_train), "test": make(x_test)}
 
 
+# The circles have radius 1 and 0.4 (factor) plus noise 0.1: plots cover [-1.6, 1.6]^2.
+CIRCLES_EXTENT = 1.6
+
+
 def circles(n_train=200, n_test=200, noise=0.1, factor=0.4, seed=0):
     """Two concentric noisy circles from scikit-learn: {'train': (x, y), 'test': (x, y)}."""
     x, y = make_circles(n_train + n_test, noise=noise, factor=factor, random_state=seed)

@@ -6,34 +6,13 @@ Writes numpy/ and keras/ run folders (the training command's layout) and boundar
 
 import dataclasses
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
 import numpy as np
 
 from app import plots, subcommands
 from app.data import load_splits
+from app.data.synthetic import CIRCLES_EXTENT
 from app.scratch.mlp import MLP, train
 from app.scratch.run import save_run
-
-GRID_LIMIT = 1.6  # the circles have radius 1 and 0.4 (factor) plus noise 0.1: the plot's extent
-
-
-def boundary_grid(steps=200):
-    """(xx, yy, points (steps^2, 2) float32) covering the plotting square."""
-    axis = np.linspace(-GRID_LIMIT, GRID_LIMIT, steps, dtype=np.float32)
-    xx, yy = np.meshgrid(axis, axis)
-    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
-
-
-def plot_boundaries(panels, test_xy, path):
-    """panels: [(title, P(inner) on the grid, shaped like xx)], one subplot each."""
-    xx, yy, _ = boundary_grid()
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), squeeze=False)
-    for ax, (title, proba) in zip(axes[0], panels):
-        plots.decision_boundary(ax, xx, yy, proba, 0.5, test_xy, title)
-    plots.save(fig, path, dpi=90)
 
 
 def parser():
@@ -85,12 +64,12 @@ def main(argv):
     results = run_experiment(config, out / "keras", args.data_dir)
     net = keras.saving.load_model(out / "keras" / "model.keras", safe_mode=True)
 
-    xx, _, grid = boundary_grid()
+    xx, yy, grid = plots.boundary_grid(CIRCLES_EXTENT, 200)
     panels = [(f"numpy MLP, SGD: test acc {np_accuracy:.3f}",
                model.predict_proba(grid)[:, 1].reshape(xx.shape)),
               (f"Keras circles_mlp, Adam: test acc {results['accuracy']:.3f}",
                net.predict(grid, verbose=0)[:, 1].reshape(xx.shape))]
-    plot_boundaries(panels, splits.test, out / "boundaries.png")
+    plots.decision_boundaries(xx, yy, panels, 0.5, splits.test, out / "boundaries.png")
     print(f"test accuracy: numpy {np_accuracy:.4f}, Keras {results['accuracy']:.4f}; "
           f"decision boundaries in {out / 'boundaries.png'}")
     return 0
