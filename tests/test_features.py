@@ -2,6 +2,8 @@
 epochs only; the extractor reads the trained network after its normalization (convolution
 outputs, before the activation); `app.inspect` draws feature maps and error grids."""
 
+import json
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -34,8 +36,12 @@ def test_feature_maps_callback_and_extractor(run):
     image = np.random.default_rng(0).uniform(0, 255, (64, 64, 3)).astype(np.float32)
     maps = extract(image[None])
     assert maps.shape == (1, 29, 29, 64)
-    conv = core_of(model).get_layer("conv1")  # fed the model's scaling: pixels / 255
-    assert np.allclose(maps, conv(image[None] / 255.0).numpy(), atol=1e-5)
+    # conv1 fed the run's standardization, from the statistics it wrote for people
+    stats = json.loads((run / "preprocessing.json").read_text())
+    assert stats["normalize"] == "standardize"
+    standardized = (image[None] / 255.0 - np.array(stats["mean"])) / np.array(stats["std"])
+    conv = core_of(model).get_layer("conv1")
+    assert np.allclose(maps, conv(standardized.astype(np.float32)).numpy(), atol=1e-4)
     with pytest.raises(ValueError, match=r"layers: \['conv1', 'conv2', 'conv3', 'conv4'\]"):
         feature_extractor(model, "conv9")
 
