@@ -56,6 +56,7 @@ class Config:
     decay_rate: float = 0.0  # inverse_time: lr = lr0 / (1 + decay_rate * step)
     step_epochs: int = 10  # step: multiply the rate by step_factor every step_epochs
     step_factor: float = 0.1
+    warmup_epochs: int = 0  # cosine: rise linearly from lr/10 to lr over these epochs first
     # Callbacks
     reduce_lr_patience: int = 0  # ReduceLROnPlateau on val_loss; 0 = off
     reduce_lr_factor: float = 0.5
@@ -96,7 +97,7 @@ class Config:
         for key in ("epochs", "batch_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        for key in ("checkpoint_every_steps", "max_minutes"):
+        for key in ("checkpoint_every_steps", "max_minutes", "warmup_epochs"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key} must be 0 (off) or more, got {getattr(self, key)}")
         return self

@@ -24,14 +24,21 @@ def learning_rate(config, steps_per_epoch):
         if not boundaries:
             return lr
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    total = steps_per_epoch * config.epochs
     if config.schedule == "cosine":
-        return keras.optimizers.schedules.CosineDecay(lr, steps_per_epoch * config.epochs)
-    if config.schedule == "onecycle":  # linear warm-up from lr/10 over the first quarter, then
-        total = steps_per_epoch * config.epochs  # a cosine down to 0: one cycle
-        warmup = total // 4
-        return keras.optimizers.schedules.CosineDecay(
-            lr / 10, total - warmup, warmup_target=lr, warmup_steps=warmup)
+        return _warm_cosine(lr, total, steps_per_epoch * config.warmup_epochs)
+    if config.schedule == "onecycle":  # warm up over the first quarter, then down: one cycle
+        return _warm_cosine(lr, total, total // 4)
     raise ValueError(f"unknown schedule {config.schedule!r}; expected one of {SCHEDULES}")
+
+
+def _warm_cosine(lr, total, warmup):
+    """A cosine from lr down to 0 over `total` steps, the first `warmup` of them a linear rise
+    from lr/10 (Adam's early steps on a fresh batchnorm net are the least reliable ones)."""
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(lr, total)
+    return keras.optimizers.schedules.CosineDecay(
+        lr / 10, max(total - warmup, 1), warmup_target=lr, warmup_steps=warmup)
 
 
 def make_optimizer(config, steps_per_epoch):
@@ -45,13 +52,23 @@ def make_optimizer(config, steps_per_epoch):
     raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {OPTIMIZERS}")
 
 
+@keras.saving.register_keras_serializable(package="app")
+def majority_accuracy(y_true, y_pred):
+    """Binary accuracy against each mixed label's larger part. Keras' binary accuracy tests a
+    mixup label such as 0.83 for equality with the 0/1 prediction, so it scored nearly every
+    training example wrong (0.33-0.52 on cats vs dogs while validation was at 89%)."""
+    return keras.metrics.binary_accuracy(keras.ops.round(y_true), y_pred)
+
+
 def loss_and_metrics(dataset, outputs, one_hot=False):
     """Loss and metrics for a model with `outputs` units; one_hot: labels are dense vectors
     (mixup makes them so) rather than class indices."""
     if dataset == "regression1d":
         return "mse", ["mae"]
     if outputs == 1:  # one sigmoid unit: the probability of the second class
-        return "binary_crossentropy", ["accuracy"]
+        accuracy = keras.metrics.MeanMetricWrapper(majority_accuracy, name="accuracy") \
+            if one_hot else "accuracy"
+        return "binary_crossentropy", [accuracy]
     metrics = ["accuracy"]
     if outputs > 5:
         top5 = keras.metrics.TopKCategoricalAccuracy if one_hot else \

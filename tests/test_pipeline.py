@@ -15,6 +15,7 @@ from app.data.images import decode
 from app.data.pipeline import make_dataset
 from app.data.preprocess import fit_normalize, zca_fit
 from app.train import main as train_main
+from app.training import majority_accuracy
 from tests.test_data import _write_bad_folder
 
 
@@ -97,6 +98,22 @@ def test_cutout_mixup_and_model_side_augmentation_train(tmp_path):
     assert [type(layer).__name__ for layer in model.layers] == [
         "InputLayer", "RandomFlip", "RandomTranslation", "Normalize", "Functional"]
     assert model.loss == "categorical_crossentropy"  # mixup's soft labels
+
+
+def test_binary_accuracy_under_mixup_counts_each_labels_larger_part(tmp_path):
+    y_true = np.array([[0.83], [0.1], [0.6]], np.float32)  # mixup's labels: mostly 1, 0, 1
+    y_pred = np.array([[0.9], [0.2], [0.3]], np.float32)
+    assert float(np.mean(keras.metrics.binary_accuracy(y_true, y_pred))) == 0  # Keras' own
+    assert float(np.mean(majority_accuracy(y_true, y_pred))) == pytest.approx(2 / 3)
+    run = tmp_path / "run"
+    assert train_main(["cats_dogs_plus", "--data", "sample", "--limit", "16", "--epochs", "1",
+                       "--batch-size", "16", "--set", "export=false", "--out", str(run)]) == 0
+    model = keras.saving.load_model(run / "model.keras")  # the metric deserializes by name
+    x = np.random.default_rng(0).integers(0, 256, (4, 128, 128, 3)).astype(np.float32)
+    y = np.array([[0.9], [0.2], [0.7], [0.4]], np.float32)
+    scores = model.evaluate(x, y, return_dict=True, verbose=0)
+    expected = np.mean((model.predict(x, verbose=0) > 0.5) == (y > 0.5))
+    assert scores["accuracy"] == pytest.approx(expected)
 
 
 def test_only_geometric_augmentation_moves_into_the_model():

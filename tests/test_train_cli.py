@@ -12,7 +12,7 @@ from app.data import load_splits
 from app.experiments import EXPERIMENTS
 from app.models import core_of, load_model
 from app.train import main
-from app.training import TimeBudget, make_callbacks
+from app.training import TimeBudget, learning_rate, make_callbacks
 
 
 def train(tmp_path, *args):
@@ -115,6 +115,17 @@ def test_bad_overrides_are_clear_errors(flag, message, capsys, tmp_path):
 def test_schedule_with_reduce_on_plateau_is_refused(capsys, tmp_path):
     assert train(tmp_path, "cifar_cnn_momentum", "--set", "reduce_lr_patience=3") == 2
     assert "cannot both drive the learning rate" in capsys.readouterr().err
+
+
+def test_cosine_warms_up_over_warmup_epochs_then_decays_to_zero():
+    config = dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], epochs=10, warmup_epochs=2)
+    schedule = learning_rate(config, steps_per_epoch=5)  # 10 warm-up steps of 50
+    rate = [float(schedule(step)) for step in (0, 5, 10, 30, 50)]
+    peak = config.learning_rate
+    assert rate[0] == pytest.approx(peak / 10) and rate[2] == pytest.approx(peak)
+    assert rate[0] < rate[1] < rate[2] > rate[3] > rate[4] and rate[4] == pytest.approx(0)
+    cold = learning_rate(dataclasses.replace(config, warmup_epochs=0), steps_per_epoch=5)
+    assert float(cold(0)) == pytest.approx(peak)  # no warm-up: the cosine starts at the peak
 
 
 def test_wrong_data_dir_says_what_exists(capsys, tmp_path):
