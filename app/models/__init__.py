@@ -52,7 +52,7 @@ PARAMS = {
     "cats_dogs_cnn": 1_496_001,
     "circles_mlp": 52,  # 2*10+10 + 10*2+2
     "regression_mlp": 1_153,  # 1*32+32 + 32*32+32 + 32*1+1
-    "small_xception": 319_041,  # 128x128x3 input, widths 64-128-256, head 512
+    "small_xception": 602_593,  # 128x128x3 input, stem pool, widths 96-192-384, head 512
     "mnist_fast_cnn": 104_714,  # 128 + 18,432 + 73,728 conv, 896 batchnorm, 11,530 dense
     # The searchable networks of tuning/ (app/models/tunable.py), at their defaults.
     "mnist_fc": 669_706,  # 784-512-512-10

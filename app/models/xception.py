@@ -8,28 +8,43 @@ import keras
 from keras import layers
 
 
+def batchnorm(x):
+    # Momentum 0.9 (PyTorch's default) rather than Keras' 0.99: at 63 batches an epoch the
+    # moving statistics otherwise trail the weights by about two epochs. With 0.99 validation
+    # sat at chance for the first six epochs of every run; with 0.9 (and a 3-epoch warm-up)
+    # it was at 64% after the first.
+    return layers.BatchNormalization(momentum=0.9)(x)
+
+
 def entry_block(x, filters):
     """Two separable convs and a stride-2 max-pool, plus a stride-2 1x1 conv shortcut."""
     shortcut = layers.Conv2D(filters, 1, strides=2, padding="same")(x)
     for _ in range(2):
         x = layers.Activation("relu")(x)
         x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization()(x)
+        x = batchnorm(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
     return layers.Add()([x, shortcut])
 
 
-def small_xception(input_shape=(128, 128, 3), num_classes=1, widths=(64, 128, 256),
-                   stem=32, head=512, dropout=0.3):
-    """Stem conv (stride 2) -> one entry block per width (each halves the size) -> separable
-    conv `head` -> global average pooling -> dropout -> one sigmoid unit (or softmax)."""
+def small_xception(input_shape=(128, 128, 3), num_classes=1, widths=(96, 192, 384),
+                   stem=32, stem_pool=True, head=512, dropout=0.3):
+    """Stem conv (stride 2) -> 2x2 max-pool if stem_pool -> one entry block per width (each
+    halves the size) -> separable conv `head` -> global average pooling -> dropout -> one
+    sigmoid unit (or softmax).
+
+    The stem pool is for speed: on a CPU the time goes with the activations' size more than
+    with multiply-adds, and pooling before the first block made it 2.1x faster (99.5 against 47
+    training images/s at batch 32, 128 px) with wider blocks."""
     inputs = keras.Input(input_shape)
     x = layers.Conv2D(stem, 3, strides=2, padding="same", use_bias=False)(inputs)
-    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    x = layers.Activation("relu")(batchnorm(x))
+    if stem_pool:
+        x = layers.MaxPooling2D(2)(x)
     for filters in widths:
         x = entry_block(x, filters)
     x = layers.SeparableConv2D(head, 3, padding="same", use_bias=False)(x)
-    x = layers.Activation("relu")(layers.BatchNormalization()(x))
+    x = layers.Activation("relu")(batchnorm(x))
     x = layers.GlobalAveragePooling2D()(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
