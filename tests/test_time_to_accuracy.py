@@ -1,16 +1,14 @@
 """`mnist_fast`'s measure: training seconds to a target held-out accuracy, with the time spent
-checking and validating left out, and the one-cycle schedule it trains with."""
+checking and validating left out (its one-cycle schedule is tested with the cosine's warm-up in
+test_train_cli.py)."""
 
 import json
 
 import keras
 import numpy as np
-import pytest
 
-from app.experiments import EXPERIMENTS
 from app.time_to_accuracy import TimeToAccuracy
 from app.train import main
-from app.training import learning_rate
 
 
 class Clock:
@@ -57,15 +55,6 @@ def test_a_target_never_reached_is_recorded_as_none():
     assert [c[0] for c in timer.checks] == [2, 4]  # once an epoch, after its 2 steps
     assert timer.summary()["seconds_to_target"] is None
     assert all(c[2] == 0.5 for c in timer.checks)  # zero inputs: one class everywhere
-
-
-def test_onecycle_warms_up_over_a_quarter_then_decays_to_zero():
-    config = EXPERIMENTS["mnist_fast"]
-    schedule = learning_rate(config, steps_per_epoch=400)  # 1 epoch: 100 warm-up steps
-    rate = [float(schedule(step)) for step in (0, 50, 100, 250, 400)]
-    peak = config.learning_rate
-    assert rate[0] == pytest.approx(peak / 10) and rate[2] == pytest.approx(peak)
-    assert rate[0] < rate[1] < rate[2] > rate[3] > rate[4] and rate[4] == pytest.approx(0)
 
 
 def test_mnist_fast_writes_the_seconds_to_target(tmp_path):

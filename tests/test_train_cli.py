@@ -117,15 +117,23 @@ def test_schedule_with_reduce_on_plateau_is_refused(capsys, tmp_path):
     assert "cannot both drive the learning rate" in capsys.readouterr().err
 
 
-def test_cosine_warms_up_over_warmup_epochs_then_decays_to_zero():
-    config = dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], epochs=10, warmup_epochs=2)
-    schedule = learning_rate(config, steps_per_epoch=5)  # 10 warm-up steps of 50
-    rate = [float(schedule(step)) for step in (0, 5, 10, 30, 50)]
+@pytest.mark.parametrize("name, overrides, steps_per_epoch, probes", [
+    ("mnist_fast", {}, 400, (0, 50, 100, 250, 400)),  # onecycle, 1 epoch: 100 warm-up steps
+    ("cats_dogs_plus", {"epochs": 10, "warmup_epochs": 2}, 5, (0, 5, 10, 30, 50)),  # cosine
+])
+def test_warm_up_rises_from_a_tenth_then_decays_to_zero(name, overrides, steps_per_epoch,
+                                                         probes):
+    config = dataclasses.replace(EXPERIMENTS[name], **overrides)
+    schedule = learning_rate(config, steps_per_epoch)  # probes: start, mid, end of warm-up...
+    rate = [float(schedule(step)) for step in probes]
     peak = config.learning_rate
     assert rate[0] == pytest.approx(peak / 10) and rate[2] == pytest.approx(peak)
     assert rate[0] < rate[1] < rate[2] > rate[3] > rate[4] and rate[4] == pytest.approx(0)
-    cold = learning_rate(dataclasses.replace(config, warmup_epochs=0), steps_per_epoch=5)
-    assert float(cold(0)) == pytest.approx(peak)  # no warm-up: the cosine starts at the peak
+
+
+def test_cosine_without_warm_up_starts_at_the_peak():
+    config = dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], epochs=10, warmup_epochs=0)
+    assert float(learning_rate(config, 5)(0)) == pytest.approx(config.learning_rate)
 
 
 def test_wrong_data_dir_says_what_exists(capsys, tmp_path):
