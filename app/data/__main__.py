@@ -6,7 +6,8 @@
 
 `check` takes a class folder (DIR/<class>/*.jpg or Kaggle's flat DIR/<class>.<id>.jpg), an
 unlabeled folder (DIR/<id>.jpg) or a dataset root whose subfolders are splits
-(cats_dogs/{train,validation,test1}); it exits 1 when any file is unusable."""
+(cats_dogs/{train,validation,test1}); it lists every unusable file with its reason and exits 1
+when there is one, 2 when the folder itself cannot be checked (missing, empty, not a folder)."""
 
 import argparse
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from app.data.errors import DataError
-from app.data.images import BLANK_STD, group_files, load_images
+from app.data.images import BLANK_STD, entries, group_files, is_folder, load_images, printable
 
 
 def split_folders(folder):
@@ -24,24 +25,36 @@ def split_folders(folder):
     folder = Path(folder)
     if not folder.is_dir():
         return {folder.name: folder}  # group_files says what is wrong
-    subdirs = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")]
-    is_root = any(q.is_dir() for d in subdirs for q in d.iterdir())
+    subdirs = [d for d in entries(folder) if is_folder(d)]
+    is_root = any(is_folder(q) for d in subdirs for q in entries(d))
     return {d.name: d for d in subdirs} if is_root else {folder.name: folder}
 
 
+def _say(text=""):
+    # A file name that is not UTF-8, or a terminal that is not, must not end the report.
+    print(printable(text, getattr(sys.stdout, "encoding", None) or "utf-8"))
+
+
 def check(folder, blank_std=BLANK_STD):
-    """Print per split and class how many files are readable; returns every (path, reason)."""
-    bad_all = []
+    """Print per split and class how many files are readable; returns every (path, reason).
+    Progress shows on a terminal while a class folder is decoded. A folder with no files at all
+    is a DataError: there is nothing to check."""
+    bad_all, total = [], 0
     for split, path in split_folders(folder).items():
         groups = group_files(path)
-        print(f"{split}/ ({path})")
+        _say(f"{split}/ ({path})")
         for name, paths in groups.items():
-            _, _, bad = load_images(paths, 32, blank_std, progress=False)
-            print(f"  {name:<14} {len(paths) - len(bad):>7} readable  {len(bad):>5} unusable")
+            _, _, bad = load_images(paths, 32, blank_std, label=f"{split}/{name}")
+            _say(f"  {name:<14} {len(paths) - len(bad):>7} readable  {len(bad):>5} unusable")
             bad_all += bad
+            total += len(paths)
+    if not total:
+        raise DataError(f"no files in {printable(folder)}",
+                        "image files in class subfolders (cat/, dog/) or named <class>.<id>.jpg",
+                        "check the folder name")
     for path, reason in bad_all:
-        print(f"  unusable: {path}: {reason}")
-    print(f"{len(bad_all)} unusable files" if bad_all else "all files readable")
+        _say(f"  unusable: {path}: {reason}")
+    _say(f"{len(bad_all)} unusable files" if bad_all else "all files readable")
     return bad_all
 
 
@@ -81,7 +94,7 @@ def throughput(experiment, data_dir, batches=50):
     from app.data import load_splits
     from app.experiments import EXPERIMENTS
     from app.models import output_units
-    from app.runner import make_datasets
+    from app.training.run import make_datasets
 
     config = EXPERIMENTS[experiment]
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
