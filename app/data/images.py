@@ -150,7 +150,7 @@ def _to_uint8(values, mode):
     return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
 
 
-def _to_rgb(image):
+def to_rgb(image):
     """Any Pillow mode as RGB: deep grey scaled to 8 bits, alpha dropped, palette, CMYK, 1-bit
     and grey converted by Pillow."""
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
@@ -176,7 +176,7 @@ def _decode_file(path, size, resize):
     with _open(path) as image:
         orientation = _orientation(image)
         image.draft("RGB", (size, size))  # JPEG only: decode at a reduced scale >= size
-        rgb = _to_rgb(image)
+        rgb = to_rgb(image)
         if orientation in ORIENTATION:
             rgb = rgb.transpose(ORIENTATION[orientation])
         return np.asarray(RESIZE[resize](rgb, size))
