@@ -11,27 +11,9 @@ import json
 import sys
 import time
 
-import keras
 import numpy as np
 
-from app.models import MODELS, build, output_units
-from app.speed import apply_speed_settings, speed_settings
-
 SEED_MODELS = ("mnist_cnn", "cifar_cnn", "cats_dogs_cnn")
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch's training steps, in seconds."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.start)
 
 
 def synthetic_batch(model, batch_size, seed=0):
@@ -44,7 +26,11 @@ def synthetic_batch(model, batch_size, seed=0):
 
 def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     """Images per second of training `name`; returns the JSON-ready result dict."""
+    import keras
     import tensorflow as tf
+
+    from app.models import build, output_units
+    from app.training.speed import apply_speed_settings, speed_settings
 
     settings = apply_speed_settings(settings or speed_settings())
     keras.utils.set_random_seed(0)
@@ -58,12 +44,15 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     x, y = synthetic_batch(model, batch_size)
     # One batch repeated: the benchmark measures the model, not the input pipeline.
     data = tf.data.Dataset.from_tensors((x, y)).repeat().prefetch(2)
-    timer = EpochTimer()
+    starts, seconds = [], []  # wall time of each epoch's training steps
+    timer = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
+        on_epoch_end=lambda epoch, logs: seconds.append(time.perf_counter() - starts[-1]))
     model.fit(data, epochs=1, steps_per_epoch=max(2, steps // 4), shuffle=False,
               verbose=0)  # warm-up: graph tracing
     model.fit(data, epochs=passes, steps_per_epoch=steps, callbacks=[timer], shuffle=False,
               verbose=0)
-    rate = batch_size * steps / min(timer.seconds)
+    rate = batch_size * steps / min(seconds)
     return {"model": name, "batch_size": batch_size, "images_per_second": round(rate, 1),
             "backend": keras.backend.backend(), "settings": settings}
 
@@ -71,14 +60,18 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", nargs="?", help=f"one of {', '.join(MODELS)}")
+    p.add_argument("model", nargs="?", help="a registered model (`python -m app.models`)")
     p.add_argument("--all", action="store_true", help=f"run {', '.join(SEED_MODELS)}")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, default=20, help="timed steps per pass")
     p.add_argument("--passes", type=int, default=3, help="timed passes; the fastest counts")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a speed setting (see app/speed.py), e.g. jit_compile=true")
+                   help="override a speed setting (see app/training/speed.py), e.g. "
+                   "jit_compile=true")
     args = p.parse_args(argv)
+    from app.models import MODELS  # late: Keras takes seconds to import
+    from app.training.speed import speed_settings
+
     names = SEED_MODELS if args.all else [args.model]
     if not args.all and args.model not in MODELS:
         print(f"error: unknown model {args.model!r}; choose one of {', '.join(MODELS)}",

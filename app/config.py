@@ -1,22 +1,28 @@
 """The experiment config: one frozen dataclass, and `--set key=value` overrides applied with
-`dataclasses.replace`, checked against each field's type."""
+`dataclasses.replace`, checked against each field's type.
+
+Imports nothing heavy: `python -m app.train --list` and `--help` read the registry without
+loading TensorFlow; `validate` imports the registries it checks names against."""
 
 import dataclasses
 from dataclasses import dataclass
 
-from app.data import DATASETS, SOURCES
-from app.data.augment import AUGMENTATIONS
-from app.data.images import RESIZE
-from app.data.preprocess import NORMALIZATIONS
-from app.distribute import STRATEGIES
-from app.models import MODELS, hyperparameters
-from app.training import OPTIMIZERS, SCHEDULES
 
-CHOICES = {"dataset": DATASETS, "model": MODELS, "data": SOURCES, "resize": RESIZE,
-           "normalize": NORMALIZATIONS, "augment": AUGMENTATIONS,
-           "augment_on": ("auto", "pipeline", "model"), "optimizer": OPTIMIZERS,
-           "schedule": SCHEDULES, "strategy": STRATEGIES,
-           "best_metric": ("val_loss", "val_accuracy")}
+def choices():
+    """{field: its valid values} for the fields that name something registered elsewhere."""
+    from app.data import DATASETS, SOURCES
+    from app.data.augment import AUGMENTATIONS
+    from app.data.images import RESIZE
+    from app.data.preprocess import NORMALIZATIONS
+    from app.models import MODELS
+    from app.training.distribute import STRATEGIES
+    from app.training.optim import OPTIMIZERS, SCHEDULES
+
+    return {"dataset": DATASETS, "model": MODELS, "data": SOURCES, "resize": RESIZE,
+            "normalize": NORMALIZATIONS, "augment": AUGMENTATIONS,
+            "augment_on": ("auto", "pipeline", "model"), "optimizer": OPTIMIZERS,
+            "schedule": SCHEDULES, "strategy": STRATEGIES,
+            "best_metric": ("val_loss", "val_accuracy")}
 
 
 @dataclass(frozen=True)
@@ -75,31 +81,43 @@ class Config:
     target_accuracy: float = 0.0  # record training seconds until held-out accuracy first
     target_every: int = 0  # reaches this (0 = off), checked every N steps (0: 8 times an epoch)
     seed: int = 0
-    # Surviving interruption and several workers (app/resume.py, app/distribute.py)
+    # Surviving interruption and several workers (app/training/resume.py, distribute.py)
     deterministic: bool = False  # deterministic TensorFlow ops (--seed sets it): same weights
     checkpoint_every_steps: int = 0  # also checkpoint every N batches inside an epoch; 0 = off
     strategy: str = "none"  # none | mirrored (local GPUs) | multiworker (TF_CONFIG)
 
     def model_kwargs(self):
         """The config fields that the model builder takes as hyperparameters."""
+        from app.models import hyperparameters
+
         return {k: getattr(self, k) for k in hyperparameters(self.model) if hasattr(self, k)}
 
     def validate(self):
-        for key, valid in CHOICES.items():
+        """self, or a ValueError naming the bad value, what is valid and the fix."""
+        for key, valid in choices().items():
             if getattr(self, key) not in valid:
-                raise ValueError(f"{key}={getattr(self, key)!r} is not one of {list(valid)}")
+                raise ValueError(f"{key}={getattr(self, key)!r} is not one of {list(valid)}. "
+                                 f"Fix: --set {key}=<one of those>.")
         if self.schedule != "constant" and self.reduce_lr_patience:
             raise ValueError(
                 f"{self.name}: schedule={self.schedule!r} and reduce_lr_patience="
                 f"{self.reduce_lr_patience} cannot both drive the learning rate (Keras cannot "
                 "set the rate of an optimizer built on a schedule). Fix: --set schedule=constant "
                 "or --set reduce_lr_patience=0.")
-        for key in ("epochs", "batch_size"):
+        for key in ("epochs", "batch_size", "image_size"):
             if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}. "
+                                 f"Fix: --set {key}=N with N >= 1.")
+        if not 0 <= self.val_split < 1:
+            raise ValueError(f"val_split must lie in [0, 1), got {self.val_split}. Fix: --set "
+                             "val_split=0.1 (0: the source's own validation split).")
+        if self.limit < 0 or self.limit == 1:
+            raise ValueError(f"limit must be 0 (all) or at least 2, got {self.limit}: a run "
+                             "needs a training and a validation example. Fix: --limit N, N >= 2.")
         for key in ("checkpoint_every_steps", "max_minutes", "warmup_epochs"):
             if getattr(self, key) < 0:
-                raise ValueError(f"{key} must be 0 (off) or more, got {getattr(self, key)}")
+                raise ValueError(f"{key} must be 0 (off) or more, got {getattr(self, key)}. "
+                                 f"Fix: --set {key}=0.")
         return self
 
 

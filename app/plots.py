@@ -1,19 +1,28 @@
 """PNG plots: learning curves from a history dict, grids of images, confusion matrices and
-2-D decision boundaries."""
+2-D decision boundaries.
 
-import matplotlib
+Figures are matplotlib `Figure` objects, not pyplot's: no global backend is switched (a notebook
+that imports the app keeps its inline plots), no figure is left open, and matplotlib is imported
+only when a plot is drawn (it takes seconds)."""
 
-matplotlib.use("Agg")  # files only: no display on servers and CI
-import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.metrics import ConfusionMatrixDisplay
+
+from app.runs import atomic
+
+
+def subplots(rows=1, columns=1, **kwargs):
+    """(figure, axes) as pyplot.subplots makes them, on a Figure of its own."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=kwargs.pop("figsize", None))
+    return fig, fig.subplots(rows, columns, **kwargs)
 
 
 def learning_curves(history, path):
     """One panel per metric (training and validation), plus the learning rate, saved to `path`."""
     names = [k for k in history if not k.startswith("val_") and k != "learning_rate"]
     panels = names + (["learning_rate"] if "learning_rate" in history else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5), squeeze=False)
+    fig, axes = subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5), squeeze=False)
     for ax, name in zip(axes[0], panels):
         epochs = range(1, len(history[name]) + 1)
         ax.plot(epochs, history[name], label="train" if name != "learning_rate" else "rate")
@@ -30,7 +39,7 @@ def learning_curves(history, path):
 def image_grid(images, path, columns, titles=None, suptitle=None, cell=1.6):
     """Save uint8 images (N, H, W, C) as a grid `columns` wide, with optional per-image titles."""
     rows = -(-len(images) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(cell * columns, cell * rows + 0.4),
+    fig, axes = subplots(rows, columns, figsize=(cell * columns, cell * rows + 0.4),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -47,7 +56,9 @@ def image_grid(images, path, columns, titles=None, suptitle=None, cell=1.6):
 def confusion_matrix(y_true, y_pred, class_names, path, title="confusion matrix"):
     """Save scikit-learn's confusion-matrix display (rows: true class, columns: predicted)."""
     n = len(class_names)
-    fig, ax = plt.subplots(figsize=(1.5 + 0.55 * n, 1.0 + 0.55 * n))
+    from sklearn.metrics import ConfusionMatrixDisplay  # late: scikit-learn takes seconds
+
+    fig, ax = subplots(figsize=(1.5 + 0.55 * n, 1.0 + 0.55 * n))
     ConfusionMatrixDisplay.from_predictions(y_true, y_pred, labels=list(range(n)),
                                             display_labels=class_names, ax=ax, colorbar=False,
                                             xticks_rotation=45)
@@ -78,7 +89,7 @@ def decision_boundaries(xx, yy, panels, level, points, path, columns=0, cell=(4.
     (0: all in one row), each `cell` inches; saved to `path`."""
     columns = columns or len(panels)
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(cell[0] * columns, cell[1] * rows),
+    fig, axes = subplots(rows, columns, figsize=(cell[0] * columns, cell[1] * rows),
                              squeeze=False)
     for ax in axes.flat[len(panels):]:
         ax.axis("off")
@@ -88,8 +99,8 @@ def decision_boundaries(xx, yy, panels, level, points, path, columns=0, cell=(4.
 
 
 def save(fig, path, dpi=100):
-    """Lay out, write and close a figure; returns the path."""
+    """Lay out, write (atomically) and close a figure; returns the path."""
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    with atomic(path) as tmp:
+        fig.savefig(tmp, dpi=dpi)
     return path

@@ -1,37 +1,46 @@
 """Predict a folder of images into a Kaggle-style CSV:
 
-    python -m app.predict RUN_DIR_OR_SAVEDMODEL --images DIR --out submission.csv [--tta]
+    python -m app.predict RUN_DIR --images DIR --out submission.csv [--tta]
 
-RUN_DIR is what `python -m app.train` wrote (its model.keras is loaded in Keras' safe mode, so
-a model file cannot run arbitrary code); a SavedModel folder (RUN_DIR/saved_model) works too.
-Images are read in chunks, never all at once; unreadable ones are listed and skipped. For a
-one-output model the label is the probability of the second class (for cats vs dogs: dog)."""
+RUN_DIR is what `python -m app.train` wrote. Its model.keras is loaded with Keras alone in safe
+mode: a .keras file cannot run code. A SavedModel folder (RUN_DIR/saved_model) also works, but a
+SavedModel is a program (its graph can read and write files when run): load only one you made;
+from outside a run folder this app wrote, a warning says so. When a run folder has both,
+model.keras is used.
+
+Every file of the folder is a row of the CSV or a listed skip: unreadable images are listed in
+OUT.log and on stderr, and the exit status is then 1 (the CSV holds the rest); two files with the
+same id (1.jpg and 1.png) are an error. The CSV is written to a temporary file and renamed, so a
+failure never leaves a truncated submission. For a one-output model the label is the probability
+of the second class (for cats vs dogs: dog)."""
 
 import argparse
-import csv
 import json
 import sys
 from pathlib import Path
-
-import keras
-import numpy as np
-
-from app.data.errors import DataError
-from app.data.images import image_files, load_images
-from app.models import load_model
 
 CHUNK = 512  # images decoded at a time: bounds memory on folders of any size
 
 
 def load_predictor(path):
     """(predict function on float 0-255 batches, input shape, the run's config.json or {})."""
+    from app.data.errors import DataError
+
     path = Path(path)
     meta_file = path / "config.json"
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     if (path / "model.keras").exists():
-        model = load_model(path / "model.keras")
+        from app.runs import load_model
+
+        model = load_model(path / "model.keras", compile=False)
         return (lambda x: model.predict(x, verbose=0)), model.input_shape[1:], meta
     if (path / "saved_model.pb").exists():
+        run_config = path.parent / "config.json"  # RUN/saved_model: the run's config
+        if run_config.exists():
+            meta = meta or json.loads(run_config.read_text())
+        else:
+            print(f"warning: {path} is a SavedModel from outside a run folder of this app. A "
+                  "SavedModel is a program: run only one you trust.", file=sys.stderr)
         import tensorflow as tf
 
         loaded = tf.saved_model.load(str(path))
@@ -49,11 +58,37 @@ def sort_key(path):
     return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
 
 
-def predict_folder(predict, shape, images, tta=False, resize="squash", progress=True):
-    """({id: probabilities}, [(path, reason)]) for every file in `images`, in chunks."""
+def image_paths(images):
+    """The files of `images` sorted by id; a DataError for no files or a repeated id."""
+    from app.data.errors import DataError
+    from app.data.images import image_files
+
+    if not Path(images).is_dir():
+        raise DataError(f"--images {images} is not a folder", "a folder of JPEG or PNG images",
+                        "pass the folder that holds the images (Kaggle's test1/)")
     paths = sorted(image_files(images), key=sort_key)
     if not paths:
         raise DataError(f"{images} has no files", "a folder of JPEG or PNG images")
+    ids = {}
+    for path in paths:
+        ids.setdefault(Path(path).stem, []).append(Path(path).name)
+    repeated = {key: names for key, names in ids.items() if len(names) > 1}
+    if repeated:
+        shown = "; ".join(f"{key}: {', '.join(names)}" for key, names in list(repeated.items())[:5])
+        raise DataError(f"{len(repeated)} ids name more than one file in {images} ({shown})",
+                        "one file per id: the CSV has one row per id",
+                        "remove or rename the duplicates")
+    return paths
+
+
+def predict_folder(predict, shape, images, tta=False, resize="squash", progress=True):
+    """({id: probabilities}, [(path, reason)]) for every file in `images`, in chunks."""
+    import keras
+    import numpy as np
+
+    from app.data.images import load_images, printable
+
+    paths = image_paths(images)
     results, skipped = {}, []
     bar = keras.utils.Progbar(len(paths), unit_name="image") if progress else None
     for start in range(0, len(paths), CHUNK):
@@ -62,17 +97,27 @@ def predict_folder(predict, shape, images, tta=False, resize="squash", progress=
         skipped += bad
         if len(x):
             x = x.astype(np.float32)
+            if shape[-1] == 1:  # a grayscale model (MNIST): luminance, as Pillow's "L" mode
+                x = x @ np.array([[0.299], [0.587], [0.114]], np.float32)
             probs = predict(x)
             if tta:  # average with the mirror image: free accuracy for left-right symmetric data
                 probs = (probs + predict(x[:, :, ::-1])) / 2
-            results.update({Path(chunk[i]).stem: p for i, p in zip(kept, probs)})
+            # printable: a file name that is not UTF-8 still makes a CSV row (with \x escapes)
+            results.update({printable(Path(chunk[i]).stem): p for i, p in zip(kept, probs)})
         if bar:
             bar.update(start + len(chunk))
     return results, skipped
 
 
 def write_csv(results, out, clip, class_names=None):
-    with open(out, "w", newline="") as f:
+    """The submission, atomically: a failure leaves the previous file as it was."""
+    import csv
+
+    import numpy as np
+
+    from app.runs import atomic
+
+    with atomic(out) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "label"])
         for key in sorted(results, key=lambda k: sort_key(k + ".x")):
@@ -84,30 +129,59 @@ def write_csv(results, out, clip, class_names=None):
                                  else int(np.argmax(p))])
 
 
-def main(argv=None):
+def clip_value(text):
+    value = float(text)
+    if not 0 <= value < 0.5:
+        raise argparse.ArgumentTypeError(
+            f"--clip {text} must lie in [0, 0.5): probabilities are clipped to [clip, 1 - clip]")
+    return value
+
+
+def parser():
     p = argparse.ArgumentParser(prog="python -m app.predict", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", type=Path, help="a run folder, or a SavedModel folder")
+    p.add_argument("model", type=Path, help="a run folder, or a SavedModel folder (a program: "
+                   "only one you trust)")
     p.add_argument("--images", type=Path, required=True, help="folder of images to predict")
-    p.add_argument("--out", type=Path, default=Path("submission.csv"))
+    p.add_argument("--out", type=Path, default=Path("submission.csv"),
+                   help="the CSV to write (default submission.csv); skipped files go to OUT.log")
     p.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
-    p.add_argument("--clip", type=float, default=0.005,
-                   help="clip probabilities to [clip, 1-clip]: Kaggle scores log loss, where one "
-                        "confident mistake (p=0 for a dog) costs without bound; 0.005 caps it at "
-                        "-log(0.005) = 5.3 (default 0.005)")
-    args = p.parse_args(argv)
+    p.add_argument("--clip", type=clip_value, default=0.005,
+                   help="clip probabilities to [clip, 1-clip], clip in [0, 0.5): Kaggle scores "
+                        "log loss, where one confident mistake (p=0 for a dog) costs without "
+                        "bound; 0.005 caps it at -log(0.005) = 5.3 (default 0.005)")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    from app.data.errors import DataError
+    from app.runs import write_text
+
     try:
         predict, shape, meta = load_predictor(args.model)
         results, skipped = predict_folder(predict, shape, args.images, args.tta,
                                           meta.get("config", {}).get("resize", "squash"))
+        if not results:
+            raise DataError(f"none of the {len(skipped)} files in {args.images} is a readable "
+                            f"image (first: {skipped[0][0]}: {skipped[0][1]})",
+                            "JPEG or PNG images", "check the folder with `python -m app.data "
+                            "check`")
+        write_csv(results, args.out, args.clip, meta.get("data", {}).get("class_names"))
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    write_csv(results, args.out, args.clip, meta.get("data", {}).get("class_names"))
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    log = args.out.with_name(args.out.name + ".log")
+    write_text(log, f"{len(results)} predicted, {len(skipped)} skipped\n"
+               + "".join(f"skipped\t{path}\t{reason}\n" for path, reason in skipped))
     for path, reason in skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    print(f"wrote {args.out}: {len(results)} images predicted, {len(skipped)} unreadable skipped")
-    return 0
+    print(f"wrote {args.out}: {len(results)} images predicted, {len(skipped)} unreadable "
+          f"skipped (listed in {log})")
+    return 1 if skipped else 0
 
 
 if __name__ == "__main__":

@@ -13,25 +13,17 @@ import dataclasses
 import sys
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import keras
-import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 
-from app import models, plots, subcommands, training
+from app import cli, plots
 from app.data import load_splits, synthetic
-from app.data.preprocess import Normalize
 from app.experiments import EXPERIMENTS
-from app.runner import assemble, environment, write_json
 
 GRID = np.linspace(-5.5, 5.5, 400, dtype=np.float32)[:, None]  # the inputs span (-5, 5)
 
 
 def parser():
-    p = subcommands.parser("python -m app.regression", __doc__, "saved_models/regression")
+    p = cli.parser("python -m app.regression", __doc__, "saved_models/regression")
     p.add_argument("--epochs", type=int, nargs="+", default=[20, 500, 5000, 20000],
                    help="epoch counts to snapshot; training runs to the largest (about 12 ms "
                    "an epoch: 20,000 take 4 minutes)")
@@ -43,6 +35,8 @@ def compiled_epoch(model, optimizer, batch_size):
     """epoch(x, y, order) -> mean training MSE: one pass of mini-batch updates over x[order], as
     one compiled TensorFlow function. Keras' fit spends ~40 ms of bookkeeping per epoch on these
     9 tiny batches (5000 epochs: over 3 minutes); this takes ~12 ms an epoch."""
+    import tensorflow as tf  # late: it takes seconds to import
+
     @tf.function(reduce_retracing=True)
     def epoch(x, y, order):
         total = tf.constant(0.0)
@@ -85,7 +79,7 @@ def train(model, optimizer, splits, batch_size, snapshot_epochs, seed):
 
 
 def plot_fits(snapshots, splits, path):
-    fig, axes = plt.subplots(1, len(snapshots), figsize=(4.3 * len(snapshots), 3.6),
+    fig, axes = plots.subplots(1, len(snapshots), figsize=(4.3 * len(snapshots), 3.6),
                              squeeze=False, sharey=True)
     for ax, (epochs, (mse, fit)) in zip(axes[0], sorted(snapshots.items())):
         for low, high in synthetic.TRAIN_GAPS:
@@ -103,7 +97,7 @@ def plot_fits(snapshots, splits, path):
 def plot_mse(history, snapshots, path):
     """Training and validation MSE by epoch on log-log axes, the snapshots' test MSE, and the
     noise variance: the lowest MSE a perfect fit of f can have on new points."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plots.subplots(figsize=(6, 4))
     epochs = np.arange(1, len(history["loss"]) + 1)
     ax.loglog(epochs, history["loss"], lw=0.8, label="train")
     ax.loglog(epochs, history["val_loss"], lw=0.8, alpha=0.7, label="validation")
@@ -117,7 +111,7 @@ def plot_mse(history, snapshots, path):
 
 
 def main(argv=None):
-    return subcommands.guarded(run, argv)
+    return cli.guarded(run, argv)
 
 
 def run(argv):
@@ -125,41 +119,46 @@ def run(argv):
     config = EXPERIMENTS.get(args.experiment)
     if config is None or config.dataset != "regression1d":
         names = [n for n, c in EXPERIMENTS.items() if c.dataset == "regression1d"]
-        return subcommands.error(f"{args.experiment!r} is not a registered regression "
+        return cli.error(f"{args.experiment!r} is not a registered regression "
                                  "experiment", f"one of {names}", "pass --experiment NAME")
     if min(args.epochs) < 1:
-        return subcommands.error(f"--epochs {args.epochs}", "counts of at least 1",
+        return cli.error(f"--epochs {args.epochs}", "counts of at least 1",
                                  "pass positive epoch counts such as 20 500 5000")
     total = max(args.epochs)
     config = dataclasses.replace(config, epochs=total, seed=args.seed)
-    out = subcommands.out_dir(args, "regression")
+    out = cli.out_dir(args, "regression")
+    import keras  # late: TensorFlow takes seconds to import
+
+    from app import models
+    from app.data.preprocess import preprocessing
+    from app.training.optim import make_optimizer, steps_per_epoch
+
     keras.utils.set_random_seed(config.seed)
     splits = load_splits(config.dataset, data_dir=args.data_dir, seed=config.seed,
                          val_split=config.val_split)  # synthetic: --data-dir changes nothing
     model = models.build(config.model, input_shape=(1,), num_classes=1, **config.model_kwargs())
-    steps = training.steps_per_epoch(len(splits.train[0]), config.batch_size)
-    optimizer = training.make_optimizer(config, steps)  # the config's Adam 1e-3
+    steps = steps_per_epoch(len(splits.train[0]), config.batch_size)
+    optimizer = make_optimizer(config, steps)  # the config's Adam 1e-3
     print(f"{config.name}: {config.description}; {len(splits.train[0])} training points, "
           f"{total} epochs, snapshots after {sorted(args.epochs)}; run folder {out}")
 
     history, snapshots = train(model, optimizer, splits, config.batch_size, set(args.epochs),
                                config.seed)
-    write_json(out / "history.json", history)
+    out.write_history(history)
     plots.learning_curves(history, out / "learning_curves.png")
     plot_fits(snapshots, splits, out / "fits.png")
     plot_mse(history, snapshots, out / "mse_by_epoch.png")
     results = {"split": "test", "examples": len(splits.test[0]),
                "test_mse": {str(e): error for e, (error, _) in sorted(snapshots.items())}}
-    write_json(out / "metrics.json", results)
-    write_json(out / "config.json", {
-        "config": dataclasses.asdict(config), "snapshot_epochs": sorted(args.epochs),
-        "data": {"source": splits.source, "train": len(splits.train[0]),
-                 "val": len(splits.val[0]), "test": len(splits.test[0]), "input_shape": [1]},
-        "model": {"name": config.model, "params": model.count_params()},
-        "environment": environment()})
-    normalize = Normalize("none")  # features, not pixels: the run folder layout of app.train
-    write_json(out / "preprocessing.json", normalize.stats())
-    assemble(model, normalize).save(out / "model.keras")
+    out.write_json("metrics.json", results)
+    out.write_config(config, {"source": splits.source, "train": len(splits.train[0]),
+                              "val": len(splits.val[0]), "test": len(splits.test[0]),
+                              "input_shape": [1]},
+                     {"name": config.model, "params": model.count_params()},
+                     snapshot_epochs=sorted(args.epochs))
+    block, stats = preprocessing((1,), "none")  # features: the run folder layout of app.train
+    out.write_json("preprocessing.json", stats)
+    out.save_model(models.assemble(model, block))
     print("test MSE by epochs: " + ", ".join(f"{e}: {m:.4f}" for e, m in
                                               results["test_mse"].items())
           + f"; fits in {out / 'fits.png'}")

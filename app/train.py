@@ -9,39 +9,14 @@ pre-empted, Ctrl-C); --seed makes it reproducible, deterministic ops included.
 
 import argparse
 import sys
-from datetime import datetime
 from pathlib import Path
 
+from app import runs
+from app.cli import add_training_flags, training_overrides
 from app.config import apply_overrides
 from app.data.errors import DataError
-from app.distribute import STRATEGIES
 from app.experiments import EXPERIMENTS, listing
-
-
-def add_training_flags(parser):
-    """The flags every command that trains takes (`app.train`, `tuning.search`): the data,
-    the training budget and any config field; `training_overrides` turns them into overrides."""
-    parser.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
-                        "(default: $APP_DATA_DIR, else the built-in sample)")
-    parser.add_argument("--data", choices=["auto", "dir", "tfds", "sample"],
-                        help="data source; tfds downloads through tensorflow-datasets")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--limit", type=int,
-                        help="at most N training and N evaluation examples")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config field; repeatable")
-    return parser
-
-
-def training_overrides(args):
-    """['key=value'] of the training flags given, then the --set ones, for apply_overrides.
-    --seed asks for a reproducible run: deterministic ops too."""
-    flags = [f"{key}={value}" for key, value in (
-        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
-        ("seed", args.seed), ("limit", args.limit)) if value is not None]
-    return flags + ["deterministic=true"] * (args.seed is not None) + args.set
+from app.training.distribute import STRATEGIES
 
 
 def parser():
@@ -77,10 +52,9 @@ def main(argv=None):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(args.out) if args.out else Path("saved_models") / config.name / stamp
-    from app.resume import TrainingStopped  # late: TensorFlow takes seconds to import
-    from app.runner import run_experiment
+    out = Path(args.out) if args.out else runs.stamped(config.name)
+    from app.training.resume import TrainingStopped  # late: TensorFlow takes seconds to import
+    from app.training.run import run_experiment
 
     try:
         run_experiment(config, out, args.data_dir)

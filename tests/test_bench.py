@@ -45,9 +45,9 @@ def test_torch_reference_builds_the_same_networks():
 def test_app_turns_on_onednn_before_tensorflow_loads():
     """TensorFlow 2.21 reads TF_ENABLE_ONEDNN_OPTS once, at import: `import app` must set it
     first (the 1.2-1.4x training speed-up of the README's table), and runs must record it."""
-    code = ("import app.speed, json; "
+    code = ("import json; from app.training.speed import speed_settings; "
             "from tensorflow.python.util import _pywrap_util_port as port; "
-            "print(json.dumps([port.IsMklEnabled(), app.speed.speed_settings()['onednn']]))")
+            "print(json.dumps([port.IsMklEnabled(), speed_settings()['onednn']]))")
     env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[1]).stdout

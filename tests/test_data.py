@@ -8,7 +8,7 @@ from PIL import Image
 from app.data import DataError, load_splits, split_validation
 from app.data.images import decode, list_labeled, load_images
 from app.data.pipeline import make_dataset
-from app.data.preprocess import fit_normalize
+from app.data.preprocess import fit_preprocessing
 from app.data.readers import read_cifar10, read_idx, read_mnist, write_idx
 
 
@@ -114,13 +114,13 @@ def test_stratified_validation_split_is_seeded():
 
 def test_standardization_statistics_come_from_train_only():
     splits = load_splits("cifar10", data="sample", val_split=0.1, progress=False)
-    layer = fit_normalize(splits.train[0], "standardize")
+    block, stats = fit_preprocessing(splits.train[0], "standardize")
     train = splits.train[0].reshape(-1, 3) / 255.0
-    assert layer.stats()["mean"] == pytest.approx(train.mean(0).tolist())
+    assert stats["mean"] == pytest.approx(train.mean(0).tolist())
     both = np.concatenate([splits.train[0], splits.test[0]]).reshape(-1, 3) / 255.0
-    assert layer.stats()["mean"] != pytest.approx(both.mean(0).tolist(), abs=1e-6)
+    assert stats["mean"] != pytest.approx(both.mean(0).tolist(), abs=1e-6)
     raw = next(iter(make_dataset(*splits.train, len(splits.train[0]))))[0]
-    batch = layer(raw).numpy()
+    batch = block(raw).numpy()
     assert batch.mean((0, 1, 2)) == pytest.approx([0, 0, 0], abs=1e-4)
     assert batch.std((0, 1, 2)) == pytest.approx([1, 1, 1], abs=1e-3)
 

@@ -9,11 +9,12 @@ import pytest
 from PIL import Image
 
 from app.data import load_splits
-from app.features import feature_extractor
 from app.inspect.__main__ import main as inspect_main
 from app.inspect.seeing import decisions
-from app.models import core_of, load_model
+from app.models import core_of
+from app.runs import load_model
 from app.train import main as train_main
+from app.training.features import feature_extractor
 
 
 @pytest.fixture(scope="module")

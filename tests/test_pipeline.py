@@ -12,10 +12,10 @@ from app.data.__main__ import main as data_main
 from app.data.affine import RandomAffine
 from app.data.augment import augment_layers, mixup, place
 from app.data.images import decode
-from app.data.pipeline import make_dataset
-from app.data.preprocess import fit_normalize, zca_fit
+from app.data.pipeline import train_stream
+from app.data.preprocess import fit_preprocessing, zca_fit
 from app.train import main as train_main
-from app.training import loss_and_metrics, majority_accuracy
+from app.training.metrics import loss_and_metrics, majority_accuracy
 from tests.test_data import _write_bad_folder
 
 
@@ -40,12 +40,14 @@ def test_zca_whitens_the_training_data_and_is_saved_in_the_model(tmp_path):
     mean, matrix = zca_fit(x, epsilon=1e-8)
     white = (x.reshape(len(x), -1) / 255.0 - mean) @ matrix
     assert np.cov(white.T) == pytest.approx(np.eye(48), abs=0.05)
-    layer = fit_normalize(x, "zca")
-    model = keras.Sequential([keras.Input(x.shape[1:]), layer])
-    model.save(tmp_path / "m.keras")
+    block = fit_preprocessing(x, "zca")[0]
+    assert [type(layer).__name__ for layer in block.layers] == [
+        "Rescaling", "Flatten", "Dense", "Reshape"]  # Keras' own layers: loads without the app
+    block.save(tmp_path / "m.keras")
     again = keras.saving.load_model(tmp_path / "m.keras")
     batch = x[:8].astype(np.float32)
-    expected = (batch.reshape(8, -1) / 255.0 - layer.mean.numpy()) @ layer.matrix.numpy()
+    mean, matrix = zca_fit(x)  # all 2,000 images: fewer than fit_preprocessing's cap
+    expected = (batch.reshape(8, -1) / 255.0 - mean) @ matrix
     assert np.allclose(again.predict(batch, verbose=0).reshape(8, -1), expected, atol=1e-4)
 
 
@@ -53,10 +55,9 @@ def test_augmented_views_change_every_epoch_and_repeat_with_the_seed():
     x = np.random.default_rng(0).integers(0, 255, (1, 32, 32, 3), dtype=np.uint8)
 
     def two_epochs():
-        keras.utils.set_random_seed(5)
-        ds = make_dataset(x, np.zeros(1), 1, training=True,
-                          augment=augment_layers("cats_dogs", seed=5), seed=5)
-        return [next(iter(ds))[0].numpy() for _ in range(2)]
+        ds = train_stream(x, np.zeros(1), 1, seed=5, epochs=2,
+                          augment=augment_layers("cats_dogs", seed=5))
+        return [batch[0].numpy() for batch in ds]
 
     first, second = two_epochs()
     assert not np.allclose(first, second)  # a new random view each epoch
@@ -95,23 +96,23 @@ def test_cutout_mixup_and_model_side_augmentation_train(tmp_path):
     assert config["model"]["augment_in_model"] == ["RandomFlip", "RandomTranslation"]
     assert config["model"]["params"] == 1_191_170
     model = keras.saving.load_model(run / "model.keras")
+    # The saved model is the inference one: no training-only augmentation, and compiled with
+    # Keras' loss on class indices (training used mixup's soft labels).
     assert [type(layer).__name__ for layer in model.layers] == [
-        "InputLayer", "RandomFlip", "RandomTranslation", "Normalize", "Functional"]
-    assert model.loss == "categorical_crossentropy"  # mixup's soft labels
+        "InputLayer", "Sequential", "Functional"]
+    assert model.loss == "sparse_categorical_crossentropy"
 
 
-def test_binary_accuracy_under_mixup_counts_each_labels_larger_part(tmp_path):
+def test_binary_accuracy_under_mixup_counts_each_labels_larger_part():
     y_true = np.array([[0.83], [0.1], [0.6]], np.float32)  # mixup's labels: mostly 1, 0, 1
     y_pred = np.array([[0.9], [0.2], [0.3]], np.float32)
     assert float(np.mean(keras.metrics.binary_accuracy(y_true, y_pred))) == 0  # Keras' own
     assert float(np.mean(majority_accuracy(y_true, y_pred))) == pytest.approx(2 / 3)
-    # Compiled as the runner compiles a one-unit model trained with mixup, saved and reloaded.
+    # Compiled as the runner compiles a one-unit model trained with mixup.
     inputs = keras.Input((3,))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(inputs))
     loss, metrics = loss_and_metrics("cats_dogs", 1, one_hot=True)
     model.compile("adam", loss, metrics=metrics)
-    model.save(tmp_path / "model.keras")
-    model = keras.saving.load_model(tmp_path / "model.keras")  # the metric deserializes by name
     x = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)
     y = np.array([[0.9], [0.2], [0.7], [0.4]], np.float32)
     scores = model.evaluate(x, y, return_dict=True, verbose=0)

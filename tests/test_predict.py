@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from app.export import decode_resize
-from app.models import load_model
 from app.predict import main as predict_main
+from app.runs import load_model
 from app.train import main as train_main
+from app.training.export import decode_resize
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,15 @@ def test_csv_has_one_row_per_readable_image(run, tmp_path, capsys):
     (images / "3.jpg").write_bytes(b"broken")
     for source in (run, run / "saved_model"):
         out = tmp_path / "submission.csv"
+        # Exit 1: the broken image is a listed skip, not a row.
         assert predict_main([str(source), "--images", str(images), "--out", str(out),
-                             "--tta"]) == 0
+                             "--tta"]) == 1
         rows = list(csv.reader(out.open()))
         assert rows[0] == ["id", "label"]
         assert [r[0] for r in rows[1:]] == ["1", "2", "10"]  # numeric order, broken one left out
         assert all(0.005 <= float(r[1]) <= 0.995 for r in rows[1:])
         assert "3.jpg: not an image" in capsys.readouterr().err
+        assert "3.jpg\tnot an image" in (tmp_path / "submission.csv.log").read_text()
 
 
 def test_wrong_model_path_says_what_is_there(tmp_path, capsys):

@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from app import models  # noqa: F401  (registers the custom layers model.keras holds)
-from app.checkpoints import Checkpoints
 from app.data import preprocess  # noqa: F401
 from app.experiments import EXPERIMENTS
 from app.train import main
+from app.training.checkpoints import Checkpoints
 
 ROOT = Path(__file__).parents[1]
 # 230 training images at batch 16: 15 batches an epoch, a checkpoint every 4 of them and at

@@ -7,8 +7,8 @@ import json
 import keras
 import numpy as np
 
-from app.time_to_accuracy import TimeToAccuracy
 from app.train import main
+from app.training.callbacks import TimeToAccuracy
 
 
 class Clock:

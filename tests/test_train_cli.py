@@ -10,26 +10,15 @@ import pytest
 
 from app.data import load_splits
 from app.experiments import EXPERIMENTS
-from app.models import core_of, load_model
+from app.models import core_of
+from app.runs import load_model
 from app.train import main
-from app.training import TimeBudget, learning_rate, make_callbacks
+from app.training.callbacks import TimeBudget, make_callbacks
+from app.training.optim import learning_rate
 
 
 def train(tmp_path, *args):
     return main([*args, "--data", "sample", "--out", str(tmp_path)])
-
-
-@pytest.mark.parametrize("name", list(EXPERIMENTS))
-def test_every_experiment_runs_one_step(name, tmp_path):
-    # 16 examples at batch size 16: one optimizer step, then evaluation on 16 held-out examples.
-    assert train(tmp_path, name, "--limit", "16", "--epochs", "1", "--batch-size", "16") == 0
-    metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["examples"] == 16
-    assert np.isfinite(metrics["loss"])
-    config = json.loads((tmp_path / "config.json").read_text())
-    assert config["config"]["name"] == name and config["data"]["source"] == "sample"
-    assert (tmp_path / "model.keras").exists()
-    assert (tmp_path / "saved_model" / "saved_model.pb").exists()
 
 
 def test_run_folder_contents(tmp_path):
@@ -69,11 +58,12 @@ def test_inverse_time_decay_is_logged_per_epoch(tmp_path):
 @pytest.mark.parametrize("metric", ["val_loss", "val_accuracy"])
 def test_best_metric_drives_early_stopping_and_best_checkpoint(metric, tmp_path):
     config = dataclasses.replace(EXPERIMENTS["cats_dogs"], best_metric=metric)
-    watchers = [c for c in make_callbacks(config, tmp_path) if hasattr(c, "monitor")]
+    watchers = [c for c in make_callbacks(config, tmp_path, inference=object())
+                if hasattr(c, "monitor")]
     kinds = {type(c).__name__: c.monitor for c in watchers}
     # The learning rate follows the loss whatever "best" means (issue 8).
     assert kinds == {"ReduceLROnPlateau": "val_loss", "EarlyStopping": metric,
-                     "ModelCheckpoint": metric}
+                     "BestModel": metric}
 
 
 def test_time_budget_stops_before_an_epoch_that_would_not_fit(capsys):

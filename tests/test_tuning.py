@@ -20,8 +20,8 @@ import pytest
 
 from app.config import Config
 from app.data import load_splits
-from app.models import load_model
 from app.predict import load_predictor
+from app.runs import load_model
 from tuning import nested, report
 from tuning.search import main, make_tuner, parser
 from tuning.spaces import SPACES
@@ -199,9 +199,8 @@ def test_cross_validated_score_is_the_mean_of_the_folds(tmp_path):
     fold = subset(study.splits, (x[fit], y[fit]), (x[val], y[val]))
     keras.backend.clear_session()
     model = study.build_for(config, fold)
-    train, val_data, _ = study.datasets(config, fold)
-    study.train(model, config, train)
-    assert evaluate(model, val_data)["val_loss"] == pytest.approx(run["folds"][0]["val_loss"],
+    study.train(model, config, fold, val=False)
+    assert evaluate(model, study.datasets(config, fold)[1])["val_loss"] == pytest.approx(run["folds"][0]["val_loss"],
                                                                    rel=1e-4)
 
 
@@ -244,3 +243,30 @@ def test_nested_cross_validation_tests_each_outer_fold(tmp_path):
     assert len(losses) == 2 and sum(f["test"] for f in summary["folds"]) == 200
     assert summary["test_loss_mean"] == pytest.approx(statistics.fmean(losses))
     assert all(len(trials(out / f"outer_{k}")) == 2 for k in (1, 2))
+
+
+def test_a_trial_trains_exactly_as_app_train_does(tmp_path):
+    # One data path (the resumable stream): a trial and `app.train --seed 3` of the trial's
+    # config see the same batches and end with the same weights.
+    from app.training.run import run_experiment
+
+    args = parser().parse_args(["mnist_fc", "--data", "sample", "--limit", "64", "--epochs", "1",
+                                "--batch-size", "16", "--seed", "3", "--max-trials", "1",
+                                "--out", str(tmp_path / "search")])
+    tuner, study, _ = make_tuner(args)
+    tuner.search()
+    trial = tuner.oracle.get_best_trials(1)[0]
+    config = study.config_for(trial.hyperparameters)
+    assert config.deterministic  # --seed: deterministic ops, in both
+    run_experiment(config, tmp_path / "run")
+    searched = json.loads((tmp_path / "search" / f"trial_{trial.trial_id}" / "run.json")
+                          .read_text())["history"]
+    trained = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert searched["loss"] == pytest.approx(trained["loss"], rel=1e-6)
+    model = study.build(trial.hyperparameters)
+    model.load_weights(tmp_path / "search" / f"trial_{trial.trial_id}" /
+                       "checkpoint.weights.h5")
+    saved = load_model(tmp_path / "run" / "model.keras")
+    for ours, theirs in zip(model.get_layer(saved.layers[-1].name).get_weights(),
+                            saved.layers[-1].get_weights()):
+        assert np.allclose(ours, theirs, atol=1e-6)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from app.cli import add_training_flags
 from app.config import Config
 from app.models import build
-from app.train import add_training_flags
 from app.train import parser as train_parser
 from tests.test_tuning import regression, trials
 from tuning.search import declared, main, parser, resolve_config

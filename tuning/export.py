@@ -5,20 +5,24 @@ A trial that kept its weights (every search without cross-validation) is exporte
 (keras-team/keras-tuner#548): the model is rebuilt from its hyperparameters on the search's data
 and given the weights of its best epoch, so its held-out metrics are those of the model the
 search scored. A cross-validated trial trained K models and kept none: its configuration is
-retrained by `app.runner.run_experiment`, on every training example when no callback watches
+retrained by `app.training.run.run_experiment`, on every training example when no callback watches
 the validation loss (as report 004 retrained its best regression networks)."""
 
 import dataclasses
-import json
 from pathlib import Path
 
 import keras_tuner
 
-from app import models
+from app import models, runs
 from app.config import Config
-from app.data.preprocess import Normalize
-from app.export import export_saved_model
-from app.runner import classifier_reports, environment, prepare_out_dir, run_experiment, write_json
+from app.data.preprocess import fit_preprocessing
+from app.training.export import export_saved_model
+from app.training.run import (
+    classifier_reports,
+    data_summary,
+    inference_model,
+    run_experiment,
+)
 from tuning.report import load
 from tuning.spaces import SPACES
 from tuning.study import evaluate, make_study
@@ -50,38 +54,35 @@ def export_best(search_dir, out_dir, data_dir=None):
     watched = config.early_stopping_patience or config.reduce_lr_patience
     retrain = config if watched else dataclasses.replace(config, val_split=0.0)
     run_experiment(retrain, out_dir, data_dir or meta.get("data_dir"))
-    path = Path(out_dir) / "config.json"
-    record = json.loads(path.read_text())
-    write_json(path, {**record, "search": {**provenance, "exported": "retrained"}})
+    with runs.RunFolder.open(out_dir) as run:
+        run.write_json("config.json", {**run.json("config.json"),
+                                       "search": {**provenance, "exported": "retrained"}})
     return Path(out_dir)
 
 
 def reload(study, config, hp, checkpoint, out_dir, provenance):
     """The run folder of the trial's model with its best epoch's weights."""
-    out_dir = prepare_out_dir(out_dir)
-    model = study.build(hp)  # normalization fitted on the same training split as in the search
-    model.load_weights(checkpoint)
-    splits = study.splits
-    test = study.datasets(config, splits)[2]
-    results = {**{k[4:]: v for k, v in evaluate(model, test).items()},
-               "split": splits.eval_split, "examples": len(splits.test[0])}
-    if splits.class_names:
-        results |= classifier_reports(model, *splits.test, splits.class_names, out_dir,
-                                      config.tta)
-    write_json(out_dir / "metrics.json", results)
-    normalize = next(layer for layer in model.layers if isinstance(layer, Normalize))
-    write_json(out_dir / "preprocessing.json", normalize.stats())
-    write_json(out_dir / "config.json", {
-        "config": dataclasses.asdict(config),
-        "data": {"source": splits.source, "train": len(splits.train[0]),
-                 "val": len(splits.val[0]), splits.eval_split: len(splits.test[0]),
-                 "input_shape": splits.input_shape, "class_names": splits.class_names},
-        "model": {"name": config.model, "params": models.core_of(model).count_params(),
-                  "outputs": study.outputs},
-        "search": {**provenance, "exported": "as trained"}, "environment": environment()})
-    model.save(out_dir / "model.keras")
-    if config.export:
-        export_saved_model(model, out_dir / "saved_model")
+    with runs.RunFolder.open(out_dir) as run:
+        model = study.build(hp)  # preprocessing fitted on the training split the search used
+        model.load_weights(checkpoint)
+        splits = study.splits
+        test = study.datasets(config, splits)[2]
+        inference = inference_model(model, config.dataset, study.outputs)
+        results = {**{k[4:]: v for k, v in evaluate(model, test).items()},
+                   "split": splits.eval_split, "examples": len(splits.test[0])}
+        if splits.class_names:
+            results |= classifier_reports(inference, *splits.test, splits.class_names, run.path,
+                                          config.tta)
+        run.write_json("metrics.json", results)
+        run.write_json("preprocessing.json",
+                       fit_preprocessing(splits.train[0], config.normalize, config.seed)[1])
+        run.write_config(config, data_summary(splits),
+                         {"name": config.model, "params": models.core_of(model).count_params(),
+                          "outputs": study.outputs},
+                         search={**provenance, "exported": "as trained"})
+        run.save_model(inference)
+        if config.export:
+            export_saved_model(inference, run / "saved_model")
     print(f"{config.name}: {splits.eval_split} " + ", ".join(
         f"{k}={v:.4f}" for k, v in results.items() if isinstance(v, float)))
-    return out_dir
+    return Path(out_dir)

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app import subcommands
+from app import cli
+from app.runs import read_json, write_json
 from tuning import search
-from tuning.files import read_json, write_json_atomic
 from tuning.spaces import SPACES, listing
 
 
@@ -47,13 +47,14 @@ def outer_fold(args, splits, k, pool, test, out):
     config = study.config_for(best.hyperparameters)
     keras.backend.clear_session()
     model = study.build_for(config, fold_splits)
-    train, _, test_data = study.datasets(config, fold_splits)
-    study.train(model, config, train, callbacks=[EpochLine(f"outer {k} retrain", config.epochs)])
+    study.train(model, config, fold_splits, val=False,
+                callbacks=[EpochLine(f"outer {k} retrain", config.epochs)])
+    test_data = study.datasets(config, fold_splits)[2]
     metrics = {name.replace("val_", "test_", 1): value
                for name, value in evaluate(model, test_data).items()}
     result = {"fold": k, "values": config_values(best.hyperparameters.values),
               "inner_score": best.score, "train": len(pool[0]), "test": len(test[0]), **metrics}
-    write_json_atomic(out / "result.json", result)
+    write_json(out / "result.json", result)
     return result
 
 
@@ -65,17 +66,17 @@ def run(argv):
     args = parser().parse_args(argv)
     if args.list or args.experiment not in SPACES:
         print(f"Search spaces:\n{listing()}")
-        return 0 if args.list else subcommands.error(
+        return 0 if args.list else cli.error(
             f"{args.experiment!r} is not an experiment with a search space",
             "one of the spaces listed above")
     if args.outer < 2 or args.inner < 2:
-        return subcommands.error(f"--outer {args.outer} --inner {args.inner}",
+        return cli.error(f"--outer {args.outer} --inner {args.inner}",
                                  "at least 2 folds each")
     args.cv = args.inner
     try:
         config = search.resolve_config(args, SPACES[args.experiment])
     except ValueError as error:
-        return subcommands.error(str(error), "valid --set values")
+        return cli.error(str(error), "valid --set values")
     from tuning.study import kfold, load_data  # late: TensorFlow takes seconds to import
 
     splits = load_data(config, args.data_dir)
@@ -92,7 +93,7 @@ def run(argv):
                 result = outer_fold(args, splits, k, (x[pool], y[pool]), (x[test], y[test]),
                                     folder)
             except ValueError as error:
-                return subcommands.error(str(error), "valid search flags")
+                return cli.error(str(error), "valid search flags")
             except KeyboardInterrupt:
                 print(f"\ninterrupted: run the same command again to resume {out}",
                       file=sys.stderr)
@@ -104,7 +105,7 @@ def run(argv):
                                     for name in names},
                **{f"{name}_std": statistics.pstdev([r[name] for r in results])
                   for name in names}}
-    write_json_atomic(out / "nested.json", summary)
+    write_json(out / "nested.json", summary)
     for r in results:
         print(f"outer {r['fold']}: chose {r['values']} (inner {r['inner_score']:.4g}), "
               + ", ".join(f"{name} {r[name]:.4g}" for name in names))
@@ -115,7 +116,7 @@ def run(argv):
 
 
 def main(argv=None):
-    return subcommands.guarded(run, argv)
+    return cli.guarded(run, argv)
 
 
 if __name__ == "__main__":

@@ -17,13 +17,8 @@ import json
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
-
-from app import subcommands
-from tuning.files import read_json
+from app import cli, plots
+from app.runs import atomic, read_json, write_text
 
 FIXED = ("score", "std", "epochs", "seconds", "rss_mb", "worker", "status")
 
@@ -103,7 +98,7 @@ def summary(search_dir, limit=10):
 
 
 def write_csv(meta, rows, path):
-    with open(path, "w", newline="") as f:
+    with atomic(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, columns(meta, rows), extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
@@ -119,7 +114,7 @@ def plot_scores(meta, rows, folder):
         points = [(r[name], r["score"]) for r in done if name in r]
         if not points:
             continue
-        fig, ax = plt.subplots(figsize=(5, 3.5))
+        fig, ax = plots.subplots(figsize=(5, 3.5))
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v, _ in points)
         labels = sorted({str(v) for v, _ in points}) if not numeric else None
         x = [v if numeric else labels.index(str(v)) for v, _ in points]
@@ -136,11 +131,7 @@ def plot_scores(meta, rows, folder):
         ax.set(xlabel=name, ylabel=meta["objective"], title=f"{meta['objective']} by {name}")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = folder / f"score_vs_{name}.png"
-        fig.savefig(path, dpi=80)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(plots.save(fig, folder / f"score_vs_{name}.png", dpi=80))
     return paths
 
 
@@ -161,12 +152,12 @@ def run(argv):
     try:
         meta, rows = load(args.search_dir)
     except FileNotFoundError as error:
-        return subcommands.error(str(error), "a search folder with search.json")
+        return cli.error(str(error), "a search folder with search.json")
     if not rows:
-        return subcommands.error(f"{args.search_dir} has no trials yet",
+        return cli.error(f"{args.search_dir} has no trials yet",
                                  "a search that ran at least one trial")
     print(markdown(meta, rows, args.limit))
-    (args.search_dir / "results.md").write_text(markdown(meta, rows) + "\n")
+    write_text(args.search_dir / "results.md", markdown(meta, rows) + "\n")
     write_csv(meta, rows, args.search_dir / "results.csv")
     plots = plot_scores(meta, rows, args.search_dir / "plots")
     seconds = sum(r["seconds"] or 0 for r in rows)
@@ -182,7 +173,7 @@ def run(argv):
 
 
 def main(argv=None):
-    return subcommands.guarded(run, argv)
+    return cli.guarded(run, argv)
 
 
 if __name__ == "__main__":

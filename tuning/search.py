@@ -21,11 +21,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from app.cli import add_training_flags, training_overrides
 from app.config import apply_overrides
 from app.data.errors import DataError
 from app.experiments import EXPERIMENTS
-from app.train import add_training_flags, training_overrides
-from tuning.files import write_json_atomic
+from app.runs import write_json
 from tuning.spaces import SPACES, listing
 
 KINDS = ("random", "grid", "hyperband", "bayesian")
@@ -135,7 +135,7 @@ def check_folder(out, meta, overwrite):
             raise ValueError(f"{out} holds a different search (it differs in {changed}). "
                              "Fix: pass another --out, or --overwrite to start over.")
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, meta)
+    write_json(path, meta)
 
 
 def make_tuner(args, splits=None, restart=False):
@@ -149,6 +149,9 @@ def make_tuner(args, splits=None, restart=False):
         raise ValueError(f"{what}. Search spaces:\n{listing()}")
     if args.tuner not in KINDS:
         raise ValueError(f"unknown tuner {args.tuner!r}; choose one of {', '.join(KINDS)}")
+    if args.max_trials is not None and args.max_trials < 1:
+        raise ValueError(f"--max-trials {args.max_trials}: a search runs at least one trial. "
+                         "Fix: --max-trials N with N >= 1 (or leave it out: 10, grid: all).")
     if args.cv == 1 or args.cv < 0:
         raise ValueError(f"--cv takes K >= 2 folds (or 0 for none), got {args.cv}")
     if args.cv and args.tuner == "hyperband":

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import keras
 
-from tuning.files import read_json, write_json_atomic
+from app.runs import read_json, write_json
 
 
 class TrialState(keras.callbacks.Callback):
@@ -112,7 +112,7 @@ class TrialState(keras.callbacks.Callback):
         now = time.monotonic()
         self.state.update(changes, seconds=self.state["seconds"] + now - self.started)
         self.started = self.last_save = now
-        write_json_atomic(self.folder / "resume.json", self.state)
+        write_json(self.folder / "resume.json", self.state)
 
     def end_fold(self, metrics):
         """Record a finished fold's metrics; its resume weights are no longer needed."""
@@ -127,7 +127,7 @@ class TrialState(keras.callbacks.Callback):
         resume files; returns what was written."""
         self._save()
         record = {"values": self.values, "seconds": self.state["seconds"], **record}
-        write_json_atomic(self.folder / "run.json", record)
+        write_json(self.folder / "run.json", record)
         for path in [self.folder / "resume.json", *self.folder.glob("resume-*.weights.h5")]:
             path.unlink(missing_ok=True)
         return record

@@ -1,6 +1,6 @@
 """The keras-tuner HyperModel of a search: one space's Config, its data loaded once, and
 `build(hp)`: the ordinary builder on `dataclasses.replace(config, **space.sample(hp))`, compiled
-as every training run is (`app.runner.compiled_model`). Also the K-fold splits of
+as every training run is (`app.training.run.compiled_model`). Also the K-fold splits of
 cross-validation, and training one model on one split for a trial, a fold or a retrain."""
 
 import dataclasses
@@ -11,16 +11,19 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from app import models, training
+from app import models
 from app.data import load_splits
-from app.data.preprocess import fit_normalize
-from app.runner import compiled_model, make_datasets
-from app.speed import apply_speed_settings, speed_settings
+from app.data.pipeline import datasets
+from app.data.preprocess import fit_preprocessing
+from app.training.callbacks import make_callbacks
+from app.training.optim import steps_per_epoch
+from app.training.run import compiled_model
+from app.training.speed import apply_speed_settings, speed_settings
 from tuning.spaces import DATA_FIELDS
 
 
 def load_data(config, data_dir=None):
-    """The splits of `config`, loaded as `app.runner.run_experiment` loads them."""
+    """The splits of `config`, loaded as `app.training.run.run_experiment` loads them."""
     return load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                        config.seed, config.image_size, resize=config.resize)
 
@@ -75,9 +78,10 @@ class Study(keras_tuner.HyperModel):
         # their hyperparameters make them, which is what a comparison wants, and a trial
         # gives the same score whichever worker runs it and in whatever order.
         keras.utils.set_random_seed(config.seed)
-        normalize = fit_normalize(splits.train[0], config.normalize, config.seed)
-        model_side = make_datasets(config, splits, self.outputs)[3]  # augmentation in the model
-        model = compiled_model(config, splits, self.outputs, normalize, model_side, self.speed)[0]
+        preprocessing = fit_preprocessing(splits.train[0], config.normalize, config.seed)[0]
+        model_side = datasets(config, splits, self.outputs)[3]  # augmentation in the model
+        model = compiled_model(config, splits, self.outputs, preprocessing, model_side,
+                               self.speed)[0]
         # Built now, so that loading a checkpoint (a resumed trial, Hyperband's parent trial,
         # an export) restores the optimizer's state with the weights: Adam's moments and the
         # step count that learning-rate schedules follow.
@@ -87,22 +91,26 @@ class Study(keras_tuner.HyperModel):
     def callbacks(self, config, folder):
         """The config's own training callbacks (ReduceLROnPlateau, EarlyStopping): a trial
         trains as `app.train` would. The per-epoch history goes to the trial's run.json, which
-        survives a resume, so the CSV logger is left out."""
+        survives a resume; the search keeps its own best weights."""
         quiet = dataclasses.replace(config, checkpoint=False, tensorboard=False)
-        return [c for c in training.make_callbacks(quiet, folder)
-                if not isinstance(c, keras.callbacks.CSVLogger)]
+        return make_callbacks(quiet, folder)
 
-    def datasets(self, config, splits):
-        """(train, val, test) tf.data pipelines of `splits` for `config`."""
-        return make_datasets(config, splits, self.outputs)[:3]
+    def datasets(self, config, splits, initial_epoch=0, epochs=None):
+        """(train, val, test) tf.data pipelines of `splits` for `config`; `train` is the
+        resumable stream of `app.train` (app.data.pipeline.train_stream) from `initial_epoch`
+        to `epochs` (default config.epochs): a trial sees the batches that an `app.train` run
+        of its config sees."""
+        return datasets(config, splits, self.outputs, (initial_epoch, 0), epochs)[:3]
 
-    def train(self, model, config, train, val=None, callbacks=(), initial_epoch=0, epochs=None):
-        """Fit `model` on the `train` pipeline, validating on `val` if given, from
-        `initial_epoch` to `epochs` (default config.epochs); returns the History."""
-        return model.fit(train, validation_data=val, initial_epoch=initial_epoch,
-                         epochs=epochs or config.epochs, callbacks=list(callbacks),
-                         shuffle=False,  # the dataset shuffles itself
-                         verbose=0)
+    def train(self, model, config, splits, val=True, callbacks=(), initial_epoch=0,
+              epochs=None):
+        """Fit `model` on `splits`' training stream, validating on its validation split if
+        `val`, from `initial_epoch` to `epochs` (default config.epochs); returns the History."""
+        train, val_data, _ = self.datasets(config, splits, initial_epoch, epochs)
+        return model.fit(train, validation_data=val_data if val else None,
+                         initial_epoch=initial_epoch, epochs=epochs or config.epochs,
+                         steps_per_epoch=steps_per_epoch(len(splits.train[0]), config.batch_size),
+                         callbacks=list(callbacks), shuffle=False, verbose=0)
 
 
 def evaluate(model, data):

@@ -28,7 +28,7 @@ from pathlib import Path
 import keras
 import keras_tuner
 
-from tuning.files import write_json_atomic
+from app.runs import write_json
 from tuning.state import TrialState
 from tuning.study import evaluate, kfold, subset, training_pool
 
@@ -133,13 +133,12 @@ class Trials:
         first = hp.values.get("tuner/initial_epoch", 0)
         epochs = hp.values.get("tuner/epochs", config.epochs)
         start = max(first, state.begin_fold(0, model))
-        train, val, _ = study.datasets(config, study.splits)
-        study.train(model, config, train, val, initial_epoch=start, epochs=epochs, callbacks=[
+        study.train(model, config, study.splits, initial_epoch=start, epochs=epochs, callbacks=[
             *study.callbacks(config, state.folder), state,
             EpochLine(f"trial {trial.trial_id}", epochs), *callbacks])
         # What keras-tuner's own run_trial writes next to the checkpoint, and Hyperband and
         # Tuner.load_model read to rebuild the model before loading its weights.
-        write_json_atomic(Path(self._get_build_config_fname(trial.trial_id)),
+        write_json(Path(self._get_build_config_fname(trial.trial_id)),
                           model.get_build_config())
         return {"history": state.history, "epochs": len(state.history.get("loss", []))}
 
@@ -155,13 +154,13 @@ class Trials:
             gc.collect()
             model = study.build_for(config, fold)
             start = state.begin_fold(k, model)
-            train, val, _ = study.datasets(config, fold)
+            val = study.datasets(config, fold)[1]
             # The fold is scored once, after training; validating after every epoch too
             # doubled the time of a 1-D regression fold (100 epochs: 4.9 s against 2.7 s), so
             # it is done only for callbacks that watch val_loss.
             watched = config.early_stopping_patience or config.reduce_lr_patience
             line = EpochLine(f"trial {trial.trial_id} fold {k + 1}/{self.cv}", config.epochs)
-            study.train(model, config, train, val if watched else None, initial_epoch=start,
+            study.train(model, config, fold, bool(watched), initial_epoch=start,
                         callbacks=[*study.callbacks(config, state.folder), state, line,
                                    *callbacks])
             state.end_fold({**evaluate(model, val), "epochs": state.state["epoch"],

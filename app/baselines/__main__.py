@@ -6,17 +6,18 @@
 
 import sys
 
-from app import subcommands
-from app.baselines import circles, mnist
+from app import cli
 
 COMMANDS = {
-    "svm-circles": ("linear, polynomial (degrees 1-8) and RBF SVMs on circles", circles.main),
-    "mnist": ("logistic regression and RBF SVM on MNIST pixels", mnist.main),
+    "svm-circles": ("linear, polynomial (degrees 1-8) and RBF SVMs on circles",
+              "app.baselines.circles:main"),
+    "mnist": ("logistic regression and RBF SVM on MNIST pixels",
+              "app.baselines.mnist:main"),
 }
 
 
 def main(argv=None):
-    return subcommands.dispatch("python -m app.baselines", argv, COMMANDS)
+    return cli.dispatch("python -m app.baselines", argv, COMMANDS)
 
 
 if __name__ == "__main__":

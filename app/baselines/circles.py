@@ -7,11 +7,9 @@ coef0 = 0 it holds only monomials of exactly that degree, so odd degrees give od
 functions, f(-x) = -f(x), which cannot separate centred circles; --coef0 1 adds every lower
 degree and all degrees from 2 separate them."""
 
-import json
 
-from sklearn.svm import SVC
 
-from app import plots, subcommands
+from app import cli, plots
 from app.data import load_splits
 from app.data.synthetic import CIRCLES_EXTENT
 
@@ -20,6 +18,8 @@ DEGREES = range(1, 9)
 
 def kernels(coef0=0.0, C=1.0):
     """[(name, unfitted SVC)]: linear, poly degrees 1-8, rbf."""
+    from sklearn.svm import SVC  # late: scikit-learn takes seconds to import
+
     return ([("linear", SVC(kernel="linear", C=C))]
             + [(f"poly {d}", SVC(kernel="poly", degree=d, coef0=coef0, C=C)) for d in DEGREES]
             + [("rbf", SVC(kernel="rbf", C=C))])
@@ -47,7 +47,7 @@ def plot_grid(rows, test_xy, path, columns=5):
 
 
 def parser():
-    p = subcommands.parser("python -m app.baselines svm-circles", __doc__,
+    p = cli.parser("python -m app.baselines svm-circles", __doc__,
                            "saved_models/baselines/svm-circles")
     p.add_argument("--coef0", type=float, default=0.0, help="the polynomial kernel's constant")
     p.add_argument("--C", type=float, default=1.0, help="the SVM's soft-margin penalty")
@@ -56,13 +56,13 @@ def parser():
 
 def main(argv):
     args = parser().parse_args(argv)
-    out = subcommands.out_dir(args, "baselines", "svm-circles")
+    out = cli.out_dir(args, "baselines", "svm-circles")
     # No validation split: nothing is tuned here. The circles are synthetic (--data-dir unused).
     splits = load_splits("circles", data_dir=args.data_dir, seed=args.seed, val_split=0)
     print(f"SVMs on circles: {len(splits.train[0])} training, {len(splits.test[0])} test points")
     rows = fit_all(splits.train, splits.test, args.coef0, args.C)
     plot_grid(rows, splits.test, out / "svm_circles.png")
     table = [{k: v for k, v in row.items() if k != "model"} for row in rows]
-    (out / "svm_circles.json").write_text(json.dumps(table, indent=2) + "\n")
+    out.write_json("svm_circles.json", table)
     print(f"table in {out / 'svm_circles.json'}, boundaries in {out / 'svm_circles.png'}")
     return 0

@@ -4,23 +4,26 @@ classifier, on all training images by default) and an RBF-kernel SVM (its fit gr
 quadratically with the examples, so it sees --svm-limit of them). Both are scored on the test set;
 a confusion matrix is saved for each."""
 
-import json
+import importlib
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.svm import SVC
 
-from app import plots, subcommands
+from app import cli, plots
 from app.data import load_splits
+
+
+def sklearn_model(module, name, **kwargs):
+    """scikit-learn's `module.name(**kwargs)`, imported only when a model is made: it takes
+    seconds, and --help needs none of it."""
+    return getattr(importlib.import_module(f"sklearn.{module}"), name)(**kwargs)
+
 
 MODELS = {
     # lbfgs converges on [0, 1] pixels in about 150 iterations; 300 leaves a margin.
-    "logreg": lambda seed: LogisticRegression(max_iter=300, random_state=seed),
-    "svm": lambda seed: SVC(kernel="rbf", random_state=seed),
+    "logreg": lambda seed: sklearn_model("linear_model", "LogisticRegression", max_iter=300,
+                                         random_state=seed),
+    "svm": lambda seed: sklearn_model("svm", "SVC", kernel="rbf", random_state=seed),
 }
 
 
@@ -32,7 +35,7 @@ def evaluate(name, model, train_xy, test_xy, out):
     """Fit, score on the test set, save the confusion matrix; returns the result row."""
     print(f"fitting {name} on {len(train_xy[0])} images...", flush=True)
     started = time.monotonic()
-    with subcommands.one_blas_thread():
+    with cli.one_blas_thread():
         model.fit(*train_xy)
         fitted = time.monotonic()
         predicted = model.predict(test_xy[0])
@@ -49,7 +52,7 @@ def evaluate(name, model, train_xy, test_xy, out):
 
 
 def parser():
-    p = subcommands.parser("python -m app.baselines mnist", __doc__,
+    p = cli.parser("python -m app.baselines mnist", __doc__,
                            "saved_models/baselines/mnist")
     p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
     p.add_argument("--limit", type=int, default=0,
@@ -61,7 +64,7 @@ def parser():
 
 def main(argv):
     args = parser().parse_args(argv)
-    out = subcommands.out_dir(args, "baselines", "mnist")
+    out = cli.out_dir(args, "baselines", "mnist")
     splits = load_splits("mnist", data_dir=args.data_dir, limit=args.limit, val_split=0,
                          seed=args.seed)  # nothing is tuned here: no validation split
     train_xy = features(splits.train[0]), splits.train[1]
@@ -73,8 +76,7 @@ def main(argv):
         keep = np.sort(np.random.default_rng(args.seed).permutation(len(train_xy[0]))[:n])
         rows.append(evaluate(name, MODELS[name](args.seed),
                              (train_xy[0][keep], train_xy[1][keep]), test_xy, out))
-    (out / "metrics.json").write_text(json.dumps(
-        {"source": splits.source, "features": "raw pixels / 255", "results": rows},
-        indent=2) + "\n")
+    out.write_json("metrics.json", {"source": splits.source, "features": "raw pixels / 255",
+                                    "results": rows})
     print(f"results in {out / 'metrics.json'}")
     return 0

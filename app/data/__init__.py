@@ -6,12 +6,13 @@ Where data comes from, in this order: `data_dir` (or APP_DATA_DIR), a root laid 
 app/data/sample/ with that same layout, so the first command works offline.
 `app.data.pipeline` turns the splits into tf.data pipelines."""
 
+import functools
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from app.data import images, readers, synthetic
 from app.data.errors import DataError
@@ -46,6 +47,15 @@ class Splits:
     def num_classes(self):
         return len(self.class_names)
 
+    @functools.cached_property
+    def fingerprint(self):
+        """A short SHA-256 of every split's arrays: which data a run trained on, so that a
+        resume on other data is refused (about 0.3 s for 150 MB of images)."""
+        digest = hashlib.sha256()
+        for array in (*self.train, *self.val, *self.test):
+            digest.update(np.ascontiguousarray(array).data)
+        return digest.hexdigest()[:16]
+
 
 def resolve_source(data="auto", data_dir=None):
     """('dir', root) / ('tfds', None) / ('sample', SAMPLE_DIR) by the order in the docstring."""
@@ -74,6 +84,8 @@ def _subset(x, y, limit, rng):
 
 def split_validation(x, y, fraction, seed, stratify=True):
     """A seeded validation split of `fraction` of (x, y), stratified when every class allows it."""
+    from sklearn.model_selection import train_test_split  # late: scikit-learn takes seconds
+
     n_val = max(1, round(fraction * len(x)))
     classes, counts = np.unique(y, return_counts=True) if stratify else ([], [])
     ok = stratify and counts.min() >= 2 and len(classes) <= n_val <= len(x) - len(classes)

@@ -92,15 +92,15 @@ def throughput(experiment, data_dir, batches=50):
     import time
 
     from app.data import load_splits
+    from app.data.pipeline import datasets
     from app.experiments import EXPERIMENTS
     from app.models import output_units
-    from app.training.run import make_datasets
 
     config = EXPERIMENTS[experiment]
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
     outputs = output_units(config.model, splits.num_classes)
-    train, *_ = make_datasets(config, splits, outputs, start=(0, 0))  # as app.train's
+    train, *_ = datasets(config, splits, outputs)  # as app.train's
     seen, start = 0, None
     for i, (x, _) in enumerate(train.repeat().take(batches + 5)):
         if i == 5:  # after warm-up: graph tracing and the first prefetches

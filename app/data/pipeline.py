@@ -4,49 +4,32 @@ Images stay uint8 in memory (4x smaller than float32) and are converted per batc
 in memory before augmenting, which is the `cache()` before augmentation: every epoch draws new
 random views. Augmentation layers are mapped over whole batches (one vectorised call per batch,
 not per image), in parallel with training, on 0-255 floats: normalization is the model's first
-layer (app.data.preprocess.Normalize)."""
+block (app.data.preprocess). `datasets` puts a config's pipelines together: what `app.train`,
+every `tuning.search` trial and `app.data throughput` use."""
 
 import math
 
+import numpy as np
 import tensorflow as tf
 
+from app.data import augment as aug
 from app.data.augment import apply_seeded
 
 AUTOTUNE = tf.data.AUTOTUNE
 
 
-def make_dataset(x, y, batch_size, training=False, augment=(), mix=None, seed=None):
-    """A batched, prefetched tf.data.Dataset of (float32 x, y).
-
-    augment: Keras preprocessing layers applied in training; mix: a (x, y) -> (x, y) batch
-    function such as `app.data.augment.mixup`, applied in training after augmentation."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if training:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
-
-    def transform(xb, yb):
-        xb = tf.cast(xb, tf.float32)
-        if training:
-            for layer in augment:
-                xb = layer(xb, training=True)
-            if mix is not None:
-                xb, yb = mix(xb, yb)
-        return xb, yb
-
-    ds = ds.map(transform, num_parallel_calls=AUTOTUNE)
-    if seed is not None:  # reproducible runs: parallel maps must not reorder
-        options = tf.data.Options()
-        options.deterministic = True
-        ds = ds.with_options(options)
-    return ds.prefetch(AUTOTUNE)
+def make_dataset(x, y, batch_size):
+    """Batches of (float32 x, y) in order, prefetched: the validation and held-out splits."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch_size)
+    return ds.map(lambda xb, yb: (tf.cast(xb, tf.float32), yb),
+                  num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
 
 def train_stream(x, y, batch_size, seed, epochs, start=(0, 0), augment=(), mix=None):
     """The training batches of epochs start[0] to epochs - 1 as one stream, beginning at batch
     start[1] of the first: fit it with steps_per_epoch=ceil(len(x) / batch_size).
 
-    Unlike `make_dataset`'s reshuffling, whose order depends on how many epochs the iterator has
+    Unlike tf.data's reshuffling, whose order depends on how many epochs the iterator has
     run, epoch e's order is a pure function of (seed, e) and batch b's augmentation and mixup of
     (seed, e, b) (`app.data.augment.BatchSeed`), so a run resumed at any batch sees exactly the
     batches an uninterrupted one would, in any number of worker processes."""
@@ -78,3 +61,27 @@ def train_stream(x, y, batch_size, seed, epochs, start=(0, 0), augment=(), mix=N
     # split by).
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(options).prefetch(AUTOTUNE)
+
+
+def dense_labels(y, outputs):
+    """Class indices as one-hot (or (N, 1) float for one output unit): the form mixup needs."""
+    return (y.astype(np.float32)[:, None] if outputs == 1 else
+            np.eye(outputs, dtype=np.float32)[y])
+
+
+def datasets(config, splits, outputs, start=(0, 0), epochs=None):
+    """(train, val, test, model-side augmentation layers) for `config` on `splits`: `train` is
+    the resumable stream of epochs start[0] to `epochs` (default config.epochs) from batch
+    start[1] (`train_stream`: fit it with steps_per_epoch), `val` and `test` plain batches;
+    with mixup their labels are dense, as the training loss takes them."""
+    pipeline_side, model_side = aug.place(
+        aug.augment_layers(config.augment, config.cutout, config.seed), config.augment_on)
+    mix = aug.mixup(config.mixup, config.seed) if config.mixup else None
+
+    def label(y):
+        return dense_labels(y, outputs) if mix else y
+
+    train = train_stream(splits.train[0], label(splits.train[1]), config.batch_size,
+                         config.seed, epochs or config.epochs, start, pipeline_side, mix)
+    val, test = (make_dataset(x, label(y), config.batch_size) for x, y in (splits.val, splits.test))
+    return train, val, test, model_side

@@ -1,15 +1,19 @@
-"""Input normalization as a Keras layer, fitted on the training split only.
+"""Input normalization from Keras' own layers, fitted on the training split only.
 
-The layer is the first of every trained model, so `model.keras` and the exported SavedModel take
-raw pixels (0-255) and prediction applies exactly the training scaling. Modes: scale to [0, 1],
-per-channel standardization, or ZCA whitening (Keras 3 dropped ImageDataGenerator's
-zca_whitening, so it is fitted here with numpy); "none" passes non-image features through."""
+`fit_preprocessing` returns a small `keras.Sequential` named "preprocessing" that is the first
+block of every trained model, so `model.keras` and the exported SavedModel take raw pixels
+(0-255), prediction applies exactly the training scaling, and the file loads with Keras alone:
+
+    scale        Rescaling(1/255)
+    standardize  Rescaling(1/255), then Normalization with the per-channel mean and variance
+    zca          Rescaling(1/255), Flatten, a frozen Dense (x - mean) @ W, Reshape: Keras 3
+                 dropped ImageDataGenerator's zca_whitening, so W is fitted here with numpy
+    none         Identity: features that are not pixels"""
 
 import math
 
 import keras
 import numpy as np
-from keras import ops
 
 NORMALIZATIONS = ("scale", "standardize", "zca")
 ZCA_EPSILON = 0.1  # added to the eigenvalues of the [0, 1]-pixel covariance: bounds noise gain
@@ -32,57 +36,38 @@ def zca_fit(x, epsilon=ZCA_EPSILON):
     return mean, matrix
 
 
-@keras.saving.register_keras_serializable(package="app")
-class Normalize(keras.layers.Layer):
-    """0-255 images -> model inputs; the statistics are non-trainable weights, saved with it."""
-
-    def __init__(self, mode="scale", **kwargs):
-        super().__init__(**kwargs)
-        if mode not in (*NORMALIZATIONS, "none"):
-            raise ValueError(f"unknown normalize {mode!r}; expected one of {NORMALIZATIONS}")
-        self.mode = mode
-
-    def build(self, input_shape):
-        channels, size = input_shape[-1], math.prod(input_shape[1:])
-        shapes = {"standardize": {"mean": (channels,), "std": (channels,)},
-                  "zca": {"mean": (size,), "matrix": (size, size)}}.get(self.mode, {})
-        for name, shape in shapes.items():
-            setattr(self, name, self.add_weight(shape=shape, initializer="zeros",
-                                                trainable=False, name=name))
-
-    def call(self, x):
-        x = ops.cast(x, "float32")
-        if self.mode == "none":
-            return x
-        x = x / 255.0
-        if self.mode == "standardize":
-            return (x - self.mean) / self.std
-        if self.mode == "zca":
-            flat = ops.reshape(x, (ops.shape(x)[0], -1)) - self.mean
-            return ops.reshape(ops.matmul(flat, self.matrix), ops.shape(x))
-        return x
-
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
-
-    def stats(self):
-        """The fitted statistics, for people: written to preprocessing.json (ZCA's matrix is
-        left out: it lives in model.keras)."""
-        out = {"normalize": self.mode}
-        if self.mode == "standardize":
-            out |= {"mean": self.mean.numpy().tolist(), "std": self.std.numpy().tolist()}
-        return out
+def fit_preprocessing(x_train, mode="scale", seed=0):
+    """(preprocessing block, statistics for preprocessing.json) fitted on the training split
+    only, so that the held-out splits do not leak into the scaling. Non-uint8 inputs (features)
+    pass through unchanged."""
+    mode = mode if x_train.dtype == np.uint8 else "none"
+    if mode not in (*NORMALIZATIONS, "none"):
+        raise ValueError(f"unknown normalize {mode!r}; expected one of {NORMALIZATIONS}")
+    return preprocessing(x_train.shape[1:], mode, x_train, seed)
 
 
-def fit_normalize(x_train, mode="scale", seed=0):
-    """A built Normalize layer fitted on the training split only, so that the held-out splits
-    do not leak into the scaling."""
-    layer = Normalize(mode if x_train.dtype == np.uint8 else "none")
-    layer.build((None, *x_train.shape[1:]))
-    if layer.mode == "standardize":
+def preprocessing(shape, mode, x_train=None, seed=0):
+    """The block for inputs of `shape`; "scale" and "none" need no data, the others fit their
+    statistics on `x_train`."""
+    stats = {"normalize": mode}
+    layers = [keras.layers.Rescaling(1 / 255)] if mode != "none" else [keras.layers.Identity()]
+    if mode == "standardize":
         mean, std = channel_stats(x_train)
-        layer.set_weights([mean, std])
-    elif layer.mode == "zca":
+        layers.append(keras.layers.Normalization(mean=mean.tolist(), variance=(std**2).tolist()))
+        stats |= {"mean": mean.tolist(), "std": std.tolist()}
+    zca = None
+    if mode == "zca":
         subset = x_train[np.random.default_rng(seed).permutation(len(x_train))[:ZCA_MAX_FIT]]
-        layer.set_weights(list(zca_fit(subset)))
-    return layer
+        mean, matrix = zca_fit(subset)
+        zca = keras.layers.Dense(math.prod(shape), trainable=False, name="zca")
+        layers += [keras.layers.Flatten(), zca, keras.layers.Reshape(shape)]
+    block = keras.Sequential([keras.Input(shape), *layers], name="preprocessing")
+    if zca is not None:  # (x - mean) @ W = x @ W - mean @ W: ZCA's matrix lives in model.keras
+        zca.set_weights([matrix.astype(np.float32), (-mean @ matrix).astype(np.float32)])
+    return block, stats
+
+
+def preprocessing_of(model):
+    """The preprocessing block inside a trained model, or None."""
+    names = [layer.name for layer in model.layers]
+    return model.get_layer("preprocessing") if "preprocessing" in names else None

@@ -7,13 +7,13 @@
 
 import sys
 
-from app import subcommands
+from app import cli
 from app.inspect.run import RunFolder
 from app.inspect.views import VIEWS
 
 
 def parser():
-    p = subcommands.parser("python -m app.inspect", __doc__ + "views:\n" + "\n".join(
+    p = cli.parser("python -m app.inspect", __doc__ + "views:\n" + "\n".join(
         f"  {name:<12} {view.help}" for name, view in VIEWS.items()), "saved_models/inspect")
     p.add_argument("run_dir", help="a run folder")
     p.add_argument("views", nargs="+", metavar="VIEW", help=f"one or more of {list(VIEWS)}")
@@ -27,15 +27,15 @@ def run(argv):
     args = parser().parse_args(argv)
     unknown = [v for v in args.views if v not in VIEWS]
     if unknown:
-        return subcommands.error(f"unknown view {', '.join(map(repr, unknown))}",
+        return cli.error(f"unknown view {', '.join(map(repr, unknown))}",
                                  f"one or more of: {', '.join(VIEWS)}",
                                  f"python -m app.inspect {args.run_dir} {next(iter(VIEWS))}")
     if args.inputs < 1:
-        return subcommands.error(f"--inputs {args.inputs}", "at least 1", "pass --inputs 3")
+        return cli.error(f"--inputs {args.inputs}", "at least 1", "pass --inputs 3")
     folder = RunFolder(args.run_dir)
     for name in args.views:  # check every view's files before the first slow one runs
         folder.require(VIEWS[name].needs)
-    out = subcommands.out_dir(args, "inspect")
+    out = cli.out_dir(args, "inspect")
     for name in args.views:
         print(f"{name}: {VIEWS[name].help}...", flush=True)
         for path in VIEWS[name].function(folder, out, args):
@@ -44,7 +44,7 @@ def run(argv):
 
 
 def main(argv=None):
-    return subcommands.guarded(run, argv)
+    return cli.guarded(run, argv)
 
 
 if __name__ == "__main__":

@@ -1,49 +1,24 @@
 """A run folder as `python -m app.train EXPERIMENT --out DIR` writes it, read for the inspection
 views: its files, config, the trained model and a few held-out inputs.
 
-model.keras takes raw inputs (0-255 pixels or features): its first layers are model-side
-augmentation (inactive at inference) and `Normalize`, then the trained network, nested as one
-layer. `core` is that network; `prepare` applies the layers before it, so activations and kernels
-are read exactly as the network saw its inputs."""
+model.keras takes raw inputs (0-255 pixels or features): its first block is the preprocessing
+(Keras' Rescaling, Normalization...), then the trained network, nested as one layer. `core` is
+that network; `prepare` applies the layers before it, so activations and kernels are read
+exactly as the network saw its inputs."""
 
-import json
-from pathlib import Path
-
-import keras
 import numpy as np
 
-import app.data.preprocess  # noqa: F401  (registers Normalize, which model.keras holds)
+from app import runs
 from app.data import load_splits
-from app.data.errors import DataError
-from app.models import core_of
 
 
-class RunFolder:
+class RunFolder(runs.RunFolder):
+    """A run folder (app.runs) read for the inspection views: its config, model and network."""
+
     def __init__(self, path):
-        self.path = Path(path)
-        if not self.path.is_dir():
-            parent = self.path.parent
-            nearby = sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() \
-                else []
-            raise DataError(f"run folder {self.path} does not exist"
-                            + (f" ({parent} holds {nearby})" if nearby else ""),
-                            "a folder written by `python -m app.train EXPERIMENT --out DIR`",
-                            "train first, or pass the --out folder of an earlier run")
+        super().__init__(path)
+        self.require([])  # the folder exists, or an error lists its neighbours
         self._model = None
-
-    def require(self, names):
-        """Raise a DataError listing what the folder holds when any of `names` is missing."""
-        missing = [n for n in names if not (self.path / n).is_file()]
-        if missing:
-            present = sorted(p.name for p in self.path.iterdir())
-            raise DataError(f"{self.path} has no {', '.join(missing)} (it holds {present})",
-                            f"a run folder with {', '.join(names)}, as `python -m app.train "
-                            "EXPERIMENT --out DIR` writes it",
-                            "pass a finished run's folder, or rerun the training (a run stopped "
-                            "early has no model.keras)")
-
-    def json(self, name):
-        return json.loads((self.path / name).read_text())
 
     @property
     def config(self):
@@ -52,17 +27,20 @@ class RunFolder:
     @property
     def model(self):
         if self._model is None:
-            self._model = keras.saving.load_model(self.path / "model.keras", compile=False,
-                                                  safe_mode=True)
+            self._model = self.load_model(compile=False)
         return self._model
 
     @property
     def core(self):
         """The trained network: the nested model inside model.keras (or the model itself)."""
+        from app.models import core_of  # late: Keras takes seconds to import
+
         return core_of(self.model)
 
     def prepare(self, x):
         """Raw inputs -> the core network's inputs, through the layers before it."""
+        import keras
+
         if self.core is self.model:
             return np.asarray(x, np.float32)
         for layer in self.model.layers[1:]:  # [0] is the InputLayer

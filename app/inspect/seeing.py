@@ -10,7 +10,6 @@ from app import plots
 from app.data import load_splits
 from app.data.errors import DataError
 from app.data.images import decode
-from app.features import feature_extractor, save_feature_maps
 
 GRID = 24  # images per error grid: 4 rows of 6
 
@@ -18,6 +17,8 @@ GRID = 24  # images per error grid: 4 rows of 6
 def feature_maps(run, out, args):
     """Feature maps of --layer (default: the first convolution) for --image, or for the first
     held-out image of each class."""
+    from app.training.features import feature_extractor, save_feature_maps  # TensorFlow
+
     extract, layer = feature_extractor(run.model, args.layer)
     size = run.model.input_shape[1]
     if args.image:

@@ -6,11 +6,6 @@ misclassified examples) is a function `view(run, out, args) -> [paths written]` 
 import math
 from dataclasses import dataclass
 
-import keras
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
 import numpy as np
 
 from app import plots
@@ -27,10 +22,12 @@ def kernel_layers(model):
 
 def weights(run, out, args):
     """One histogram per layer with a kernel; the title gives its shape, mean and std."""
+    import keras  # late: TensorFlow takes seconds to import
+
     layers = kernel_layers(run.core)
     columns = min(4, len(layers))
     rows = math.ceil(len(layers) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.8 * rows), squeeze=False)
+    fig, axes = plots.subplots(rows, columns, figsize=(3.6 * columns, 2.8 * rows), squeeze=False)
     for ax in axes.flat[len(layers):]:
         ax.axis("off")
     for ax, layer in zip(axes.flat, layers):
@@ -44,6 +41,8 @@ def weights(run, out, args):
 
 def hidden_layers(model):
     """The Dense layers before the output layer: their outputs are the hidden activations."""
+    import keras  # late: TensorFlow takes seconds to import
+
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     if len(dense) < 2:
         raise DataError(f"{model.name} has no hidden dense layer (layers: "
@@ -55,6 +54,8 @@ def hidden_layers(model):
 
 def activation_profiles(run, x):
     """{layer name: activations (N, units)} of the hidden dense layers for raw inputs x."""
+    import keras  # late: TensorFlow takes seconds to import
+
     layers = hidden_layers(run.core)
     probe = keras.Model(run.core.input, [layer.output for layer in layers])
     outputs = probe(run.prepare(x), training=False)
@@ -78,7 +79,7 @@ def activations(run, out, args):
     x, y = run.held_out_inputs(args.inputs, args.data_dir, args.seed)
     profiles = activation_profiles(run, x)
     columns = 1 + len(profiles)
-    fig, axes = plt.subplots(len(x), columns, figsize=(2.2 + 4 * len(profiles), 1.9 * len(x)),
+    fig, axes = plots.subplots(len(x), columns, figsize=(2.2 + 4 * len(profiles), 1.9 * len(x)),
                              squeeze=False, gridspec_kw={"width_ratios": [1] + [3] * len(profiles)})
     for i in range(len(x)):
         _show_input(axes[i, 0], x[i], np.ravel(y[i])[0])
@@ -92,6 +93,8 @@ def activations(run, out, args):
 def first_kernels(model):
     """(layer name, tiles (K, h, w, channels)) of the first layer with a kernel: a Conv2D's
     filters, or a Dense layer's per-unit weights over an image input (its receptive fields)."""
+    import keras  # late: TensorFlow takes seconds to import
+
     layer = kernel_layers(model)[0]
     kernel = keras.ops.convert_to_numpy(layer.kernel)
     if kernel.ndim == 4:  # (h, w, in channels, filters)
@@ -111,7 +114,7 @@ def kernels(run, out, args):
     name, tiles = first_kernels(run.core)
     columns = min(8, len(tiles))
     rows = math.ceil(len(tiles) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.2 * columns, 1.2 * rows + 0.4),
+    fig, axes = plots.subplots(rows, columns, figsize=(1.2 * columns, 1.2 * rows + 0.4),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

@@ -4,13 +4,14 @@ import argparse
 import json
 
 import app  # noqa: F401  (quiets TensorFlow's start-up notices before keras loads)
-from app.models import MODELS, build
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m app.models", description=__doc__)
     p.add_argument("--json", action="store_true", help='a JSON list of {"name", "params"}')
     args = p.parse_args(argv)
+    from app.models import MODELS, build  # late: Keras takes seconds to import
+
     rows = [{"name": name, "params": build(name).count_params()} for name in MODELS]
     if args.json:
         print(json.dumps(rows))

@@ -7,18 +7,20 @@
 
 import sys
 
-from app import subcommands
-from app.scratch import circles, gradcheck, mnist
+from app import cli
 
 COMMANDS = {
-    "mnist": ("train report 001's 784-400-700-10 sigmoid MLP in numpy", mnist.main),
-    "gradcheck": ("finite-difference check of backprop on 10 weights of W2", gradcheck.main),
-    "circles": ("numpy MLP and Keras circles_mlp on 2-D circles, boundaries", circles.main),
+    "mnist": ("train report 001's 784-400-700-10 sigmoid MLP in numpy",
+              "app.scratch.mnist:main"),
+    "gradcheck": ("finite-difference check of backprop on 10 weights of W2",
+              "app.scratch.gradcheck:main"),
+    "circles": ("numpy MLP and Keras circles_mlp on 2-D circles, boundaries",
+              "app.scratch.circles:main"),
 }
 
 
 def main(argv=None):
-    return subcommands.dispatch("python -m app.scratch", argv, COMMANDS)
+    return cli.dispatch("python -m app.scratch", argv, COMMANDS)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from app import plots, subcommands
+from app import cli, plots, runs
 from app.data import load_splits
 from app.data.synthetic import CIRCLES_EXTENT
 from app.scratch.mlp import MLP, train
@@ -16,7 +16,7 @@ from app.scratch.run import save_run
 
 
 def parser():
-    p = subcommands.parser("python -m app.scratch circles", __doc__,
+    p = cli.parser("python -m app.scratch circles", __doc__,
                            "saved_models/scratch/circles")
     p.add_argument("--epochs", type=int, default=100, help="for both networks")
     p.add_argument("--hidden", type=int, default=10, help="tanh units of the hidden layer")
@@ -46,23 +46,21 @@ def train_numpy(args, splits, out):
 
 def main(argv):
     args = parser().parse_args(argv)
-    out = subcommands.out_dir(args, "scratch", "circles")
+    out = cli.out_dir(args, "scratch", "circles")
     # The same split run_experiment makes (circles are synthetic: --data-dir changes nothing).
     splits = load_splits("circles", data_dir=args.data_dir, seed=args.seed)
-    (out / "numpy").mkdir(exist_ok=True)
-    model, np_accuracy = train_numpy(args, splits, out / "numpy")
-
-    import keras  # late: TensorFlow takes seconds to import
+    with runs.RunFolder.open(out / "numpy") as numpy_run:
+        model, np_accuracy = train_numpy(args, splits, numpy_run)
 
     from app.experiments import EXPERIMENTS
-    from app.runner import run_experiment
+    from app.training.run import run_experiment
 
     # No TensorBoard logs or SavedModel: this comparison needs model.keras only.
     config = dataclasses.replace(EXPERIMENTS["circles"], seed=args.seed, epochs=args.epochs,
                                  tensorboard=False, export=False)
     print(f"Keras circles_mlp ({config.description}), {args.epochs} epochs")
     results = run_experiment(config, out / "keras", args.data_dir)
-    net = keras.saving.load_model(out / "keras" / "model.keras", safe_mode=True)
+    net = runs.load_model(out / "keras" / "model.keras", compile=False)
 
     xx, yy, grid = plots.boundary_grid(CIRCLES_EXTENT, 200)
     panels = [(f"numpy MLP, SGD: test acc {np_accuracy:.3f}",

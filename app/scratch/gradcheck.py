@@ -8,16 +8,11 @@ run (--run, as the report used its trained model) or trained here for --epochs o
 The check runs in float64 and again in float32: the truncation error falls as eps^2 until
 round-off, about 1e-16 / eps in float64 and 1e-7 / eps in float32, takes over."""
 
-import json
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only
-import matplotlib.pyplot as plt
 import numpy as np
 
-from app import plots, subcommands
+from app import cli, plots
 from app.data.errors import DataError
 from app.scratch.mlp import MLP, train
 from app.scratch.run import EpochPrinter, mnist_flat
@@ -48,7 +43,7 @@ def finite_differences(model, x, y, layer=1, unit=0, count=10, n_values=N_VALUES
 
 
 def plot(errors_by_type, path):
-    fig, ax = plt.subplots(figsize=(5.5, 4))
+    fig, ax = plots.subplots(figsize=(5.5, 4))
     for name, errors in errors_by_type.items():
         ax.loglog(list(errors), list(errors.values()), "o-", label=name)
     ax.set(xlabel="N (eps = 1/N)", ylabel="max |finite difference - backprop|",
@@ -59,7 +54,7 @@ def plot(errors_by_type, path):
 
 
 def parser():
-    p = subcommands.parser("python -m app.scratch gradcheck", __doc__,
+    p = cli.parser("python -m app.scratch gradcheck", __doc__,
                            "saved_models/scratch/gradcheck")
     p.add_argument("--run", help="a `python -m app.scratch mnist` run folder: use its weights")
     p.add_argument("--epochs", type=int, default=1, help="training epochs when there is no --run")
@@ -91,12 +86,12 @@ def load_or_train(args, data):
 def main(argv):
     args = parser().parse_args(argv)
     if min(args.n) < 1:
-        return subcommands.error(f"--n {args.n}", "positive N (eps = 1/N)",
+        return cli.error(f"--n {args.n}", "positive N (eps = 1/N)",
                                  "pass the report's --n 100 200 1000 10000 100000")
-    out = subcommands.out_dir(args, "scratch", "gradcheck")
+    out = cli.out_dir(args, "scratch", "gradcheck")
     data = mnist_flat(args.data_dir, 0 if args.run else args.limit, args.seed)
     if not 0 <= args.example < len(data.train[0]):
-        return subcommands.error(f"--example {args.example}",
+        return cli.error(f"--example {args.example}",
                                  f"an index below {len(data.train[0])}", "pass a smaller index")
     model = load_or_train(args, data)
     pick = slice(args.example, args.example + 1)  # a batch of one: the report's first sample
@@ -113,6 +108,6 @@ def main(argv):
         print(f"{n:>8} {1 / n:>9.0e} {results['float64']['max_abs_diff'][n]:>18.3e} "
               f"{results['float32']['max_abs_diff'][n]:>18.3e}")
     plot({k: v["max_abs_diff"] for k, v in results.items()}, out / "gradcheck.png")
-    (out / "gradcheck.json").write_text(json.dumps(results, indent=2) + "\n")
+    out.write_json("gradcheck.json", results)
     print(f"table in {out / 'gradcheck.json'}, plot in {out / 'gradcheck.png'}")
     return 0

@@ -158,7 +158,7 @@ def train(model, train_xy, val_xy, epochs, batch_size, a0, decay, seed=0, on_bat
     history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")}
     step = 0
     # One BLAS thread: a 32-row batch is too small to split, and on a busy 2-core machine a second
-    # thread made each step 50x slower (see app.subcommands.one_blas_thread). Not imported from
+    # thread made each step 50x slower (see app.cli.one_blas_thread). Not imported from
     # there: this module stays numpy-only, without TensorFlow.
     with threadpool_limits(limits=1, user_api="blas"):
         for epoch in range(epochs):

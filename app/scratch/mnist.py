@@ -6,13 +6,13 @@ import time
 
 import numpy as np
 
-from app import subcommands
+from app import cli
 from app.scratch.mlp import ACTIVATIONS, INITS, MLP, train
 from app.scratch.run import EpochPrinter, mnist_flat, save_run
 
 
 def parser():
-    p = subcommands.parser("python -m app.scratch mnist", __doc__, "saved_models/scratch/mnist")
+    p = cli.parser("python -m app.scratch mnist", __doc__, "saved_models/scratch/mnist")
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--a0", type=float, default=4.0, help="initial learning rate")
@@ -29,9 +29,9 @@ def parser():
 def main(argv):
     args = parser().parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
-        return subcommands.error(f"--epochs {args.epochs} --batch-size {args.batch_size}",
+        return cli.error(f"--epochs {args.epochs} --batch-size {args.batch_size}",
                                  "both at least 1", "pass positive values")
-    out = subcommands.out_dir(args, "scratch", "mnist")
+    out = cli.out_dir(args, "scratch", "mnist")
     data = mnist_flat(args.data_dir, args.limit, args.seed)
     sizes = (data.train[0].shape[1], *args.hidden, 10)
     model = MLP(sizes, args.activation, args.init, args.l2, seed=args.seed)

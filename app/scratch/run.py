@@ -9,11 +9,10 @@ import time
 import numpy as np
 
 from app import plots
+from app.cli import Progress
 from app.data import load_splits
-from app.data.preprocess import Normalize
-from app.runner import assemble, environment, write_json
+from app.runs import atomic
 from app.scratch.mlp import to_keras
-from app.subcommands import Progress
 
 
 @dataclasses.dataclass
@@ -60,17 +59,20 @@ class EpochPrinter:
         self.progress = None
 
 
-def save_run(out, model, history, metrics, config, data, input_shape):
-    """Write the run folder of a trained scratch MLP; `config` and `data` go in config.json.
-    model.keras is laid out as the training command's: raw inputs, `Normalize`, the network."""
-    model.save(out / "weights.npz")
-    write_json(out / "history.json", history)
-    write_json(out / "metrics.json", metrics)
-    plots.learning_curves(history, out / "learning_curves.png")
-    write_json(out / "config.json", {
-        "config": config, "data": data,
-        "model": {"name": "scratch_mlp", "params": model.count_params(), "sizes": model.sizes},
-        "environment": environment()})
-    normalize = Normalize("scale" if len(input_shape) > 1 else "none")  # as mnist_flat scales
-    write_json(out / "preprocessing.json", normalize.stats())
-    assemble(to_keras(model, input_shape), normalize).save(out / "model.keras")
+def save_run(run, model, history, metrics, config, data, input_shape):
+    """Write the run folder (`app.runs.RunFolder`) of a trained scratch MLP; `config` and `data`
+    go in config.json. model.keras is laid out as the training command's: raw inputs, the
+    preprocessing block (scaling to [0, 1] as mnist_flat does), the network."""
+    from app.data.preprocess import preprocessing  # late: Keras takes seconds to import
+    from app.models import assemble
+
+    with atomic(run / "weights.npz") as tmp:
+        model.save(tmp)
+    run.write_history(history)
+    run.write_json("metrics.json", metrics)
+    plots.learning_curves(history, run / "learning_curves.png")
+    run.write_config(config, data, {"name": "scratch_mlp", "params": model.count_params(),
+                                    "sizes": model.sizes})
+    block, stats = preprocessing(input_shape, "scale" if len(input_shape) > 1 else "none")
+    run.write_json("preprocessing.json", stats)
+    run.save_model(assemble(to_keras(model, input_shape), block))

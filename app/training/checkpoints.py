@@ -6,7 +6,8 @@
 A checkpoint is written into a temporary folder, fsynced and renamed into place, so that a reader
 finds all of it or none of it; the newest two are kept, and a newest one that fails its checksum
 (a write cut short, a damaged disk) is skipped, with a warning, for the one before. Arrays are
-loaded without pickle: a checkpoint cannot run code. `app.resume` decides what goes in them.
+loaded without pickle: a checkpoint cannot run code. `app.training.resume` decides what goes
+in them.
 """
 
 import dataclasses
@@ -21,17 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from app.runs import fsync
+
 KEEP = 2  # checkpoints kept: the newest, and the one before in case the newest is damaged
+# Config fields a resumed run may change: where it runs, and its budget (a larger one continues a
+# finished or interrupted run, app.training.resume.ResumableTraining).
+CONTINUABLE = ("strategy", "epochs", "max_minutes")
 FIX_DISK = ("Fix: free disk space (or pass --out on a disk with room) and run the same command "
             "again to resume.")
-
-
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Checkpoints:
@@ -63,11 +61,11 @@ class Checkpoints:
                     f.write(content)
                     f.flush()
                     os.fsync(f.fileno())
-            _fsync(tmp)
+            fsync(tmp)
             if final.exists():  # the same point saved again (a repeated final save)
                 shutil.rmtree(final)
             os.rename(tmp, final)
-            _fsync(self.folder)
+            fsync(self.folder)
         except OSError as error:
             shutil.rmtree(tmp, ignore_errors=True)
             kept = self.names()
@@ -88,9 +86,11 @@ class Checkpoints:
         with np.load(io.BytesIO(data)) as npz:
             return state, {key: npz[key] for key in npz.files}
 
-    def latest(self, config):
+    def latest(self, config, data=None):
         """(state, arrays) of the newest intact checkpoint of `config`, or None. A damaged one
-        is skipped with a warning; one of another config is an error (ValueError)."""
+        is skipped with a warning; one of another config, or of other `data` (a dict of the
+        data's source and fingerprint), is an error (ValueError). CONTINUABLE fields may differ:
+        a larger budget continues a run."""
         for name in reversed(self.names()):
             try:
                 state, arrays = self.read(name)
@@ -100,10 +100,15 @@ class Checkpoints:
                 continue
             theirs, ours = state["config"], dataclasses.asdict(config)
             changed = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in ours.items()
-                       if k != "strategy" and theirs.get(k) != v]
+                       if k not in CONTINUABLE and theirs.get(k) != v]
             if changed:
                 raise ValueError(
                     f"{self.folder} holds checkpoints of another config ({'; '.join(changed)}). "
                     "Fix: pass a new --out, or delete that folder to start this run over.")
+            if data is not None and state.get("data", data) != data:
+                raise ValueError(
+                    f"{self.folder} holds checkpoints of a run on other data ({state['data']}; "
+                    f"this command's data: {data}): resuming would mix the two. Fix: pass the "
+                    "--data-dir that run used, or a new --out to train on this data.")
             return state, arrays
         return None

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from app.data.errors import DataError
+from app.data.preprocess import preprocessing_of
 from app.models import core_of
 from app.plots import image_grid
 
@@ -20,7 +21,7 @@ def conv_layers(model):
 
 def feature_extractor(model, layer_name=None):
     """A function: raw 0-255 images -> outputs of `layer_name` (default: the first conv, whose
-    output is taken before its activation) in the trained model, after its normalization layer
+    output is taken before its activation) in the trained model, after its preprocessing block
     and skipping any augmentation."""
     core = core_of(model)
     names = conv_layers(model)
@@ -32,12 +33,12 @@ def feature_extractor(model, layer_name=None):
         raise DataError(f"no layer {layer_name!r} in {core.name}",
                         f"one of its convolution layers: {names}")
     inner = keras.Model(core.inputs, core.get_layer(layer_name).output)
-    normalize = [layer for layer in model.layers if type(layer).__name__ == "Normalize"]
+    preprocessing = preprocessing_of(model)
 
     def extract(images):
         x = np.asarray(images, np.float32)
-        for layer in normalize:
-            x = layer(x)
+        if preprocessing is not None:
+            x = preprocessing(x)
         return keras.ops.convert_to_numpy(inner(x, training=False))
 
     return extract, layer_name

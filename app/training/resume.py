@@ -18,18 +18,34 @@ import dataclasses
 import math
 import signal
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 
-# The counters of the stateful callbacks of app.training.make_callbacks (their on_train_begin
-# resets them); ReduceLROnPlateau's current rate is the optimizer's learning-rate variable.
+from app.training.callbacks import BestModel, TimeBudget, TimeToAccuracy
+
+# The counters of the stateful callbacks of app.training.callbacks.make_callbacks (their
+# on_train_begin resets them); ReduceLROnPlateau's current rate is the optimizer's learning-rate
+# variable.
 CALLBACK_STATE = {
     keras.callbacks.ReduceLROnPlateau: ("wait", "best", "cooldown_counter"),
     keras.callbacks.EarlyStopping: ("wait", "best", "best_epoch", "stopped_epoch"),
-    keras.callbacks.ModelCheckpoint: ("best",),
+    BestModel: ("best",),
+    # Their clocks carry over a resume: the budget and the time to accuracy cover the whole run.
+    TimeBudget: ("elapsed", "slowest"),
+    TimeToAccuracy: ("elapsed", "checks", "reached"),
 }
+
+
+def continues(state, config):
+    """Whether a finished run's checkpoint `state` trains on under `config`: it ran all its
+    epochs and `config` has more, or its time budget ended it and `config`'s is larger (or
+    none). A run that early stopping ended stays finished: its patience ran out."""
+    if not state.get("finished") or config.epochs <= state["epoch"]:
+        return False
+    stopped_by, budget = state.get("stopped_by"), state["config"]["max_minutes"]
+    return stopped_by == "epochs" or (
+        stopped_by == "time_budget" and (not config.max_minutes or config.max_minutes > budget))
 
 
 class TrainingStopped(Exception):
@@ -39,14 +55,6 @@ class TrainingStopped(Exception):
     def __init__(self, message, exit_code=1):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def trim_csv(path, epochs):
-    """Keep the header and the first `epochs` rows of a CSVLogger file."""
-    path = Path(path)
-    if path.exists():
-        lines = path.read_text().splitlines(keepends=True)
-        path.write_text("".join(lines[:1 + epochs]))
 
 
 def _plain(value):
@@ -61,16 +69,20 @@ class ResumableTraining(keras.callbacks.Callback):
     It goes after the `callbacks` whose state it keeps, so that it restores them after their
     own on_train_begin reset them. It also stops training on a non-finite loss, and, when
     `stop_signal` is set (see `stop_on_signals`), saves and stops at the end of the batch.
-    `write=False` (a worker that is not the chief) restores but never writes."""
+    `write=False` (a worker that is not the chief) restores but never writes. `on_epoch`, if
+    given, is called with the whole run's history after each epoch (the run folder's
+    history.json and history.csv); `data` (the data's source and fingerprint) is recorded, so
+    that a resume on other data is refused (`Checkpoints.latest`)."""
 
     def __init__(self, checkpoints, checkpoint, config, callbacks, steps_per_epoch, input_spec,
-                 write=True):
+                 write=True, on_epoch=None, data=None):
         super().__init__()
         self.checkpoints, self.config, self.callbacks = checkpoints, config, callbacks
         self.steps, self.input_spec, self.write = steps_per_epoch, input_spec, write
+        self.on_epoch, self.data = on_epoch, data
         state, self._arrays = checkpoint or ({}, {})
         self.start = (state.get("epoch", 0), state.get("step", 0))
-        self.finished = state.get("finished", False)
+        self.finished = state.get("finished", False) and not continues(state, config)
         self.history = state.get("history", {})
         self._callback_state = state.get("callbacks", [])
         self._batch_logs = state.get("batch_logs", {})
@@ -83,9 +95,6 @@ class ResumableTraining(keras.callbacks.Callback):
             self.set_model(model)
             self.restore()
             return self.history
-        for callback in callbacks:  # drop the CSV rows of epochs that will be run again
-            if isinstance(callback, keras.callbacks.CSVLogger) and self._arrays:
-                trim_csv(callback.filename, self.start[0])
         with stop_on_signals(self):
             model.fit(train, validation_data=validation, epochs=self.config.epochs,
                       initial_epoch=self.start[0], steps_per_epoch=self.steps,
@@ -167,6 +176,8 @@ class ResumableTraining(keras.callbacks.Callback):
         self._check_loss(logs, f"the end of epoch {epoch + 1}")
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
+        if self.on_epoch and self.write:
+            self.on_epoch(self.history)
         # The last epoch's state is saved by on_train_end, after EarlyStopping's restore.
         if epoch + 1 < self.config.epochs and not self.model.stop_training:
             path = self._save(epoch + 1, 0)
@@ -174,7 +185,10 @@ class ResumableTraining(keras.callbacks.Callback):
                 raise self._stop(path)
 
     def on_train_end(self, logs=None):
-        self._save(len(self.history.get("loss", [])), 0, finished=True)
+        epochs = len(self.history.get("loss", []))
+        stopped_by = "epochs" if epochs >= self.config.epochs else "early_stopping" if any(
+            getattr(c, "stopped_epoch", 0) for c in self.callbacks) else "time_budget"
+        self._save(epochs, 0, finished=True, stopped_by=stopped_by)
 
     def _check_loss(self, logs, where):
         loss = (logs or {}).get("loss")
@@ -194,7 +208,7 @@ class ResumableTraining(keras.callbacks.Callback):
         return TrainingStopped(f"stopped by {self.stop_signal}; saved the checkpoint {path}. "
                                "Run the same command again to resume.", exit_code=130)
 
-    def _save(self, epoch, step, finished=False):
+    def _save(self, epoch, step, finished=False, stopped_by=None):
         # Every worker reads the state: under MultiWorkerMirroredStrategy reading a variable
         # that is synchronized on read (the metrics' sums) is a collective step of them all.
         arrays, callbacks = {}, []
@@ -215,7 +229,8 @@ class ResumableTraining(keras.callbacks.Callback):
                    if key.startswith("model/") and a.dtype.kind == "f"):
             raise self._not_finite("the weights became NaN or infinite",
                                    f"epoch {self._epoch + 1}, batch {step or self.steps}")
-        state = {"epoch": epoch, "step": step, "finished": finished,
+        state = {"epoch": epoch, "step": step, "finished": finished, "stopped_by": stopped_by,
+                 "data": self.data,
                  "config": dataclasses.asdict(self.config), "history": self.history,
                  "batch_logs": self._batch_logs, "callbacks": callbacks}
         return self.checkpoints.write(state, arrays) if self.write else None

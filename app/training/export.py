@@ -10,6 +10,8 @@ Load with `tf.saved_model.load(path).serve(x)`, or serve it with TF Serving."""
 import keras
 import tensorflow as tf
 
+from app.runs import atomic
+
 
 def decode_resize(data, height, width, channels):
     """Encoded image bytes -> float32 (height, width, channels) in 0-255."""
@@ -32,7 +34,8 @@ def export_saved_model(model, path):
         tf.TensorSpec((None, *shape), tf.float32, name="inputs")])
     if len(shape) == 3:
         add_bytes_endpoint(archive, model, *shape)
-    archive.write_out(str(path), verbose=False)
+    with atomic(path) as tmp:  # a folder: swapped in whole
+        archive.write_out(str(tmp), verbose=False)
     return path
 
 

@@ -1,16 +1,45 @@
-"""Shared plumbing of the subcommand CLIs (`python -m app.scratch`, `app.baselines`,
-`app.regression`, `app.inspect`): the common flags, the default output folder, one error format
-(what was wrong, what was expected, how to fix it) and a one-line progress display."""
+"""Plumbing shared by the command lines (`app.train`, `tuning.search`, `app.scratch`,
+`app.baselines`, `app.regression`, `app.inspect`): the training flags and the common ones, the
+default output folder, subcommand dispatch, one error format (what was wrong, what was expected,
+how to fix it) and a one-line progress display.
+
+Imports only the standard library: a command parses its flags (and answers --help) before it
+imports TensorFlow, scikit-learn or matplotlib, which take seconds."""
 
 import argparse
+import importlib
 import sys
 import time
-from datetime import datetime
-from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
+from app import runs
 from app.data.errors import DataError
+
+
+def add_training_flags(parser):
+    """The flags every command that trains takes (`app.train`, `tuning.search`): the data,
+    the training budget and any config field; `training_overrides` turns them into overrides."""
+    parser.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
+                        "(default: $APP_DATA_DIR, else the built-in sample)")
+    parser.add_argument("--data", choices=["auto", "dir", "tfds", "sample"],
+                        help="data source; tfds downloads through tensorflow-datasets")
+    parser.add_argument("--epochs", type=int, help="epochs to train (the config's epochs)")
+    parser.add_argument("--batch-size", type=int, help="examples per batch (config batch_size)")
+    parser.add_argument("--seed", type=int, help="a reproducible run: this seed, deterministic "
+                        "ops")
+    parser.add_argument("--limit", type=int,
+                        help="at most N training and N evaluation examples (N >= 2)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config field; repeatable (the keys: app/config.py)")
+    return parser
+
+
+def training_overrides(args):
+    """['key=value'] of the training flags given, then the --set ones, for apply_overrides.
+    --seed asks for a reproducible run: deterministic ops too."""
+    flags = [f"{key}={value}" for key, value in (
+        ("data", args.data), ("epochs", args.epochs), ("batch_size", args.batch_size),
+        ("seed", args.seed), ("limit", args.limit)) if value is not None]
+    return flags + ["deterministic=true"] * (args.seed is not None) + args.set
 
 
 def parser(prog, description, out_default):
@@ -25,11 +54,9 @@ def parser(prog, description, out_default):
 
 
 def out_dir(args, *parts):
-    """args.out, or saved_models/<parts>/TIMESTAMP, created and checked writable."""
-    from app.runner import prepare_out_dir  # late: it imports TensorFlow
-
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return prepare_out_dir(args.out or Path("saved_models", *parts, stamp))
+    """The command's run folder (`app.runs.RunFolder`), args.out or saved_models/<parts>/
+    TIMESTAMP: created, checked writable and locked for this process."""
+    return runs.RunFolder.open(args.out or runs.stamped(*parts))
 
 
 def one_blas_thread():
@@ -37,6 +64,8 @@ def one_blas_thread():
     second OpenBLAS thread contending with another process made small products ~50x slower
     (784-400-700 batch of 32: 79 ms vs 1.6 ms a step) and a logistic regression on 10,000
     MNIST images 14x slower (46 s vs 3.4 s)."""
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -47,7 +76,8 @@ def error(problem, expected, fix=None, code=2):
 
 
 def dispatch(prog, argv, commands):
-    """Run the subcommand named by argv[0]: `commands` maps name -> (help, main(argv))."""
+    """Run the subcommand named by argv[0]: `commands` maps name -> (help, "module:function"),
+    the function main(argv); the module is imported only for the command that runs."""
     argv = list(sys.argv[1:] if argv is None else argv)
     listing = "\n".join(f"  {name:<14}{text}" for name, (text, _) in commands.items())
     if argv and argv[0] in ("-h", "--help"):
@@ -57,7 +87,8 @@ def dispatch(prog, argv, commands):
         problem = f"unknown command {argv[0]!r}" if argv else "no command given"
         return error(problem, f"one of: {', '.join(commands)}",
                      f"run `{prog} COMMAND --help`; the commands are:\n{listing}")
-    return guarded(commands[argv[0]][1], argv[1:])
+    module, _, function = commands[argv[0]][1].partition(":")
+    return guarded(getattr(importlib.import_module(module), function), argv[1:])
 
 
 def guarded(main, argv):

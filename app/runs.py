@@ -1,0 +1,257 @@
+"""The run folder: the one module that creates it, locks it, writes its files and reads them back.
+
+    config.json, history.json, history.csv, metrics.json, preprocessing.json   (JSON / CSV)
+    model.keras, best.keras       the inference model: raw 0-255 pixels in, Keras layers only
+    saved_model/                  the same as a TensorFlow SavedModel (app/training/export.py)
+    *.png, *.txt                  plots and reports
+
+Every file is written atomically: into a temporary file beside it, fsynced, then renamed over
+the old one, so that a reader, a crash or a full disk never leaves half a file (a folder such as
+saved_model/ is swapped in whole). TensorBoard's event files in logs/ are appended as training
+goes and are the one exception. A folder is used by one process at a time: `RunFolder.open` takes
+an exclusive lock (flock, which the kernel releases when the process dies, so a crashed run does
+not block the next one) and refuses a folder in use with the other process's id and command.
+
+Imports only the standard library at the top (Keras is imported when a model is saved or
+loaded), so the commands that only read JSON start instantly."""
+
+import contextlib
+import dataclasses
+import fcntl
+import json
+import os
+import platform
+import shutil
+import socket
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from app.data.errors import DataError
+
+FIX_DISK = "Fix: free disk space, or pass --out on a disk with room, and run the command again."
+
+
+def stamped(*parts):
+    """saved_models/<parts>/YYYYmmdd-HHMMSS: the default folder of a command's run."""
+    return Path("saved_models", *parts, datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+
+def fsync(path):
+    """Flush a file's or a folder's entries to the disk: a rename is durable once its folder
+    is synced."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic(path):
+    """Yields a temporary path beside `path`, with the same suffix (Keras and matplotlib pick the
+    format by it); once the block has written it, it is fsynced and renamed to `path`. On any
+    error the temporary file is removed; a full disk becomes an OSError that says so."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        yield tmp
+        if tmp.is_dir():  # a folder (a SavedModel): swap the old one out, then remove it
+            old = path.with_name(f".{path.name}.{os.getpid()}.old")
+            if path.exists():
+                os.rename(path, old)
+            os.rename(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            fsync(tmp)
+            os.replace(tmp, path)
+        fsync(path.parent)
+    except OSError as error:
+        _remove(tmp)
+        if error.errno == 28:  # ENOSPC
+            raise OSError(28, f"no space left on the disk to write {path}; nothing partial was "
+                          f"left behind. {FIX_DISK}") from error
+        raise
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def _remove(path):
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_text(path, text):
+    with atomic(path) as tmp:
+        tmp.write_text(text)
+    return Path(path)
+
+
+def write_json(path, data):
+    return write_text(path, json.dumps(data, indent=2, default=float) + "\n")
+
+
+def read_json(path):
+    """The JSON in `path`, or None if there is no such file."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_csv(path, history):
+    """A per-epoch history {name: [values]} as CSV, one row per epoch (epoch first, 0-based,
+    as Keras' CSVLogger writes it)."""
+    names = sorted(history)
+    rows = zip(*(history[n] for n in names))
+    text = ",".join(["epoch", *names]) + "\n" + "".join(
+        ",".join([str(i), *(repr(float(v)) for v in row)]) + "\n" for i, row in enumerate(rows))
+    return write_text(path, text)
+
+
+def save_model(model, path):
+    """model.save(path), atomically."""
+    with atomic(path) as tmp:
+        model.save(tmp)
+    return Path(path)
+
+
+def load_model(path, compile=True):
+    """A saved .keras model, with Keras alone and in safe mode: a file that carries Python code
+    (a Lambda layer) is refused rather than run. The one loader of `app.predict`, `app.inspect`
+    and `tuning`: the app's saved models hold only Keras' own layers, losses and metrics, so
+    no custom object is registered here (README, "Run folders load anywhere")."""
+    import keras
+
+    try:
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    except (TypeError, ValueError) as error:
+        raise DataError(f"{path} could not be loaded: {error}",
+                        "a .keras file saved by this app or by Keras",
+                        "check the file, or retrain the run") from None
+
+
+def environment():
+    """Library versions and the machine, recorded in config.json so a result can be traced."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    return {"python": sys.version.split()[0], "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__, "backend": keras.backend.backend(),
+            "platform": platform.platform(), "cpus": os.cpu_count(),
+            "gpus": len(tf.config.list_physical_devices("GPU"))}
+
+
+class RunFolderBusy(OSError):
+    """Another process holds the run folder's lock."""
+
+
+class RunFolder:
+    """One run's folder: `path` plus the writing and reading helpers above, by file name."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._lock = None
+
+    @classmethod
+    def open(cls, path):
+        """Create `path` if needed, check it is writable and lock it for this process; use as a
+        context manager (the lock is released at its end, or when the process dies)."""
+        run = cls(path)
+        try:
+            run.path.mkdir(parents=True, exist_ok=True)
+            write_text(run.path / ".write_test", "ok")
+            (run.path / ".write_test").unlink()
+        except OSError as error:
+            raise OSError(f"cannot write the run folder {run.path}: "
+                          f"{error.strerror or error}. Fix: pass --out with a writable "
+                          "folder.") from error
+        run._take_lock()
+        return run
+
+    def _take_lock(self):
+        lock = open(self.path / ".lock", "a+")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip() or "another process"
+            lock.close()
+            raise RunFolderBusy(
+                f"the run folder {self.path} is in use by {holder}. Fix: wait for it to end, "
+                "or pass another --out.") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"process {os.getpid()} on {socket.gethostname()} "
+                   f"({' '.join(sys.argv) or 'python'})\n")
+        lock.flush()
+        self._lock = lock
+
+    def close(self):
+        if self._lock is not None:
+            self._lock.close()  # closing the descriptor releases the flock
+            self._lock = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __truediv__(self, name):
+        return self.path / name
+
+    def write_json(self, name, data):
+        return write_json(self.path / name, data)
+
+    def write_text(self, name, text):
+        return write_text(self.path / name, text)
+
+    def write_config(self, config, data, model, **sections):
+        """config.json: the resolved `config` (a dataclass or a dict), the `data` and `model` it
+        used, any other `sections`, and the library versions and machine."""
+        if dataclasses.is_dataclass(config):
+            config = dataclasses.asdict(config)
+        return self.write_json("config.json", {"config": config, "data": data, "model": model,
+                                               **sections, "environment": environment()})
+
+    def write_history(self, history):
+        """history.json and history.csv of a {metric: [value per epoch]} history."""
+        write_csv(self.path / "history.csv", history)
+        return self.write_json("history.json", history)
+
+    def save_model(self, model, name="model.keras"):
+        return save_model(model, self.path / name)
+
+    # Reading back: predict, inspect, the tuning report and its export.
+
+    def exists(self, name):
+        return (self.path / name).is_file()
+
+    def json(self, name):
+        return json.loads((self.path / name).read_text())
+
+    def load_model(self, name="model.keras", compile=True):
+        return load_model(self.path / name, compile)
+
+    def require(self, names):
+        """Raise a DataError listing what the folder holds when any of `names` is missing."""
+        if not self.path.is_dir():
+            parent = self.path.parent
+            nearby = sorted(p.name for p in parent.iterdir() if p.is_dir()) \
+                if parent.is_dir() else []
+            raise DataError(f"run folder {self.path} does not exist"
+                            + (f" ({parent} holds {nearby})" if nearby else ""),
+                            "a folder written by `python -m app.train EXPERIMENT --out DIR`",
+                            "train first, or pass the --out folder of an earlier run")
+        missing = [n for n in names if not (self.path / n).is_file()]
+        if missing:
+            present = sorted(p.name for p in self.path.iterdir() if not p.name.startswith("."))
+            raise DataError(f"{self.path} has no {', '.join(missing)} (it holds {present})",
+                            f"a run folder with {', '.join(names)}, as `python -m app.train "
+                            "EXPERIMENT --out DIR` writes it",
+                            "pass a finished run's folder, or rerun the training (a run stopped "
+                            "early has no model.keras)")
+        return self
