@@ -49,11 +49,12 @@ def fsync(path):
 
 @contextlib.contextmanager
 def atomic(path):
-    """Yields a temporary path beside `path`, with the same suffix (Keras and matplotlib pick the
-    format by it); once the block has written it, it is fsynced and renamed to `path`. On any
-    error the temporary file is removed; a full disk becomes an OSError that says so."""
+    """Yields a temporary path beside `path` ending in its name (Keras and matplotlib pick the
+    format by the suffix, `.weights.h5` included); once the block has written it, it is fsynced
+    and renamed to `path`. On any error the temporary file is removed; a full disk becomes an
+    OSError that says so."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
         yield tmp
         if tmp.is_dir():  # a folder (a SavedModel): swap the old one out, then remove it
@@ -86,7 +87,7 @@ def _remove(path):
 
 def write_text(path, text):
     with atomic(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
     return Path(path)
 
 

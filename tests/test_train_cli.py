@@ -25,8 +25,11 @@ def test_run_folder_contents(tmp_path):
     assert train(tmp_path, "mnist_cnn_light", "--limit", "256", "--epochs", "2",
                  "--set", "reduce_lr_patience=1", "--set", "min_lr=1e-5") == 0
     for name in ("config.json", "history.json", "metrics.json", "model.keras", "best.keras",
-                 "learning_curves.png", "preprocessing.json", "history.csv"):
+                 "learning_curves.png", "preprocessing.json", "history.csv",
+                 "model_summary.txt"):
         assert (tmp_path / name).stat().st_size > 0, name
+    summary = (tmp_path / "model_summary.txt").read_text(encoding="utf-8")
+    assert "Total params: 25,258" in summary and "conv" in summary  # the network, expanded
     assert any((tmp_path / "logs").rglob("events.out.tfevents*"))
     history = json.loads((tmp_path / "history.json").read_text())
     assert set(history) >= {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}

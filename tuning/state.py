@@ -26,7 +26,7 @@ from pathlib import Path
 
 import keras
 
-from app.runs import read_json, write_json
+from app.runs import atomic, read_json, write_json
 
 
 class TrialState(keras.callbacks.Callback):
@@ -90,7 +90,8 @@ class TrialState(keras.callbacks.Callback):
             best = self.state.get("best")
             if best is None or self.objective.better_than(value, best):
                 self.state["best"] = value
-                self.model.save_weights(self.best_path)
+                with atomic(self.best_path) as tmp:  # the trial's one kept model, whole
+                    self.model.save_weights(tmp)
                 # The state is saved with every new best, so that the best weights are
                 # always of an epoch the saved history has.
                 return self._save_epoch()

@@ -9,6 +9,8 @@ still carry the optimizer's state to continue training. Workers other than the c
 RUN/worker{N}/ (app/training/distribute.py); every worker resumes from RUN/resume/."""
 
 import os
+import time
+from datetime import datetime
 from pathlib import Path
 
 import keras
@@ -104,6 +106,7 @@ def run_experiment(config, out_dir, data_dir=None):
 
 
 def _run(config, run, data_dir, speed, strategy, checkpoints):
+    started = time.monotonic()  # metrics.json's "seconds": this command, data loading included
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -136,6 +139,10 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         speed=speed, distribute={"strategy": config.strategy, "task": distribute.task(),
                                  "replicas": strategy.num_replicas_in_sync if strategy else 1})
 
+    lines = []  # Keras' own table of the saved model's layers, shapes and parameters
+    inference.summary(print_fn=lambda line, *_, **__: lines.append(line), expand_nested=True)
+    run.write_text("model_summary.txt", "\n".join(lines) + "\n")
+
     callbacks = cb.make_callbacks(config, run.path, inference, runs.save_model)
     if config.feature_maps and conv_layers(model):
         callbacks.append(feature_maps_callback(config, splits, run.path))
@@ -159,6 +166,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     if splits.class_names:
         results |= classifier_reports(inference, *splits.test, splits.class_names, run.path,
                                       config.tta)
+    results.update(seconds=round(time.monotonic() - started, 1),
+                   finished=datetime.now().isoformat(timespec="seconds"))
     run.write_json("metrics.json", results)
     run.save_model(inference)
     if config.export:

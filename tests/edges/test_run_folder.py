@@ -1,0 +1,67 @@
+"""The run folder's edges (issue 16): one process per folder, a lock left by a crashed process does
+not block, every file is written whole or not at all, and a full disk says so."""
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import pytest
+
+from app import runs
+from app.train import main as train
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_a_run_folder_in_use_is_refused_naming_the_process(tmp_path, capsys):
+    with runs.RunFolder.open(tmp_path / "run"):
+        code = train(["circles", "--epochs", "1", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"is in use by process {os.getpid()}" in err and "pass another --out" in err
+    assert not (tmp_path / "run" / "config.json").exists()  # the other run's files untouched
+
+
+def test_a_lock_left_by_a_killed_process_does_not_block(tmp_path):
+    script = textwrap.dedent(f"""
+        import os, signal
+        from app.runs import RunFolder
+        RunFolder.open({str(tmp_path / "run")!r})
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    assert "process" in (tmp_path / "run" / ".lock").read_text()  # its lock file is left
+    assert train(["circles", "--epochs", "1", "--out", str(tmp_path / "run")]) == 0
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
+    path = tmp_path / "metrics.json"
+    runs.write_json(path, {"accuracy": 0.9})
+    with pytest.raises(OSError, match=r"no space left on the disk to write .*metrics\.json"):
+        with runs.atomic(path) as tmp:
+            tmp.write_text('{"accura')  # half written, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert runs.read_json(path) == {"accuracy": 0.9}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_disk_full_while_saving_the_best_model_is_a_clear_error(tmp_path, capsys, monkeypatch):
+    def full_disk(model, path, *args, **kwargs):
+        Path(path).write_bytes(b"PK\x03\x04 partial")  # what a cut-off zip write leaves
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", full_disk)
+    code = train(["mnist_cnn_light", "--data", "sample", "--limit", "32", "--epochs", "1",
+                  "--batch-size", "16", "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert "no space left on the disk to write" in err and "best.keras" in err
+    assert "Fix: free disk space" in err
+    left = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert "best.keras" not in left and not [n for n in left if ".tmp" in n], left
