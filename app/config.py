@@ -25,6 +25,26 @@ def choices():
             "best_metric": ("val_loss", "val_accuracy")}
 
 
+def _at_least(low):
+    return lambda value: value >= low
+
+
+# Numeric fields and the values each takes: (test, the values in words). Checked before any work,
+# so that a typo costs a second, not a run that fails or means nothing (a negative rate).
+BOUNDS = {
+    **{key: (_at_least(1), "at least 1") for key in ("epochs", "batch_size", "image_size")},
+    "val_split": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "learning_rate": (lambda v: v > 0, "above 0"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "cutout": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "target_accuracy": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
+    **{key: (_at_least(0), "0 (off) or more") for key in (
+        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "decay_rate",
+        "reduce_lr_patience", "early_stopping_patience", "target_every")},
+}
+
+
 @dataclass(frozen=True)
 class Config:
     name: str
@@ -104,20 +124,17 @@ class Config:
                 f"{self.reduce_lr_patience} cannot both drive the learning rate (Keras cannot "
                 "set the rate of an optimizer built on a schedule). Fix: --set schedule=constant "
                 "or --set reduce_lr_patience=0.")
-        for key in ("epochs", "batch_size", "image_size"):
-            if getattr(self, key) < 1:
-                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}. "
-                                 f"Fix: --set {key}=N with N >= 1.")
-        if not 0 <= self.val_split < 1:
-            raise ValueError(f"val_split must lie in [0, 1), got {self.val_split}. Fix: --set "
-                             "val_split=0.1 (0: the source's own validation split).")
+        for key, (ok, valid) in BOUNDS.items():
+            if not ok(getattr(self, key)):
+                raise ValueError(f"{key} must be {valid}, got {getattr(self, key)}. Fix: --set "
+                                 f"{key}=<a value {valid}>.")
         if self.limit < 0 or self.limit == 1:
             raise ValueError(f"limit must be 0 (all) or at least 2, got {self.limit}: a run "
                              "needs a training and a validation example. Fix: --limit N, N >= 2.")
-        for key in ("checkpoint_every_steps", "max_minutes", "warmup_epochs"):
-            if getattr(self, key) < 0:
-                raise ValueError(f"{key} must be 0 (off) or more, got {getattr(self, key)}. "
-                                 f"Fix: --set {key}=0.")
+        epochs = self.feature_maps.replace(" ", "").split(",") if self.feature_maps else []
+        if not all(e.isdigit() and int(e) >= 1 for e in epochs):
+            raise ValueError(f"feature_maps takes epoch numbers such as 1,10,50, got "
+                             f"{self.feature_maps!r}. Fix: --set feature_maps=1,10.")
         return self
 
 

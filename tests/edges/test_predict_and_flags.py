@@ -116,7 +116,11 @@ def test_a_saved_model_from_elsewhere_is_warned_about(run, tmp_path, capsys):
 @pytest.mark.parametrize("flags, message", [
     (["--limit", "-1"], "limit must be 0 (all) or at least 2, got -1"),
     (["--limit", "1"], "limit must be 0 (all) or at least 2, got 1"),
-    (["--set", "val_split=1.5"], "val_split must lie in [0, 1), got 1.5"),
+    (["--set", "val_split=1.5"], "val_split must be in [0, 1), got 1.5"),
+    (["--set", "learning_rate=0"], "learning_rate must be above 0, got 0.0"),
+    (["--set", "dropout=1.5"], "dropout must be in [0, 1), got 1.5"),
+    (["--set", "target_accuracy=2"], "target_accuracy must be in [0, 1] (0: off), got 2.0"),
+    (["--set", "feature_maps=first"], "feature_maps takes epoch numbers such as 1,10,50"),
     (["--set", "image_size=0"], "image_size must be at least 1, got 0"),
     (["--epochs", "0"], "epochs must be at least 1, got 0"),
 ])
