@@ -13,7 +13,8 @@ an exclusive lock (flock, which the kernel releases when the process dies, so a 
 not block the next one) and refuses a folder in use with the other process's id and command.
 
 Imports only the standard library at the top (Keras is imported when a model is saved or
-loaded), so the commands that only read JSON start instantly."""
+loaded), so the commands that only read JSON start instantly. `python -m app.runs`
+(__main__.py) prints the run folders under a directory as one table (table.py)."""
 
 import contextlib
 import dataclasses
