@@ -57,18 +57,22 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
             "backend": keras.backend.backend(), "settings": settings}
 
 
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(prog="python -m app.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", nargs="?", help="a registered model (`python -m app.models`)")
     p.add_argument("--all", action="store_true", help=f"run {', '.join(SEED_MODELS)}")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
     p.add_argument("--steps", type=int, default=20, help="timed steps per pass")
     p.add_argument("--passes", type=int, default=3, help="timed passes; the fastest counts")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a speed setting (see app/training/speed.py), e.g. "
                    "jit_compile=true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     from app.models import MODELS  # late: Keras takes seconds to import
     from app.training.speed import speed_settings
 

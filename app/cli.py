@@ -1,18 +1,17 @@
 """Plumbing shared by the command lines (`app.train`, `tuning.search`, `app.scratch`,
 `app.baselines`, `app.regression`, `app.inspect`): the training flags and the common ones, the
 default output folder, subcommand dispatch, one error format (what was wrong, what was expected,
-how to fix it) and a one-line progress display.
+how to fix it), the --set keys as help text and the one progress display of every command.
 
 Imports only the standard library: a command parses its flags (and answers --help) before it
-imports TensorFlow, scikit-learn or matplotlib, which take seconds."""
+imports TensorFlow, scikit-learn or matplotlib, which take seconds. The app modules it uses are
+imported inside the functions that use them, since `app.data` imports this module."""
 
 import argparse
+import dataclasses
 import importlib
 import sys
 import time
-
-from app import runs
-from app.data.errors import DataError
 
 
 def add_training_flags(parser):
@@ -29,8 +28,30 @@ def add_training_flags(parser):
     parser.add_argument("--limit", type=int,
                         help="at most N training and N evaluation examples (N >= 2)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override any config field; repeatable (the keys: app/config.py)")
+                        help="override any config field; repeatable (the keys: below)")
+    parser.epilog = "\n".join(filter(None, (parser.epilog, config_keys())))
     return parser
+
+
+def _shown(value):
+    if value is dataclasses.MISSING:
+        return "(the experiment's)"
+    if isinstance(value, bool):
+        return str(value).lower()  # as --set takes it
+    return repr(value) if value == "" else str(value)
+
+
+def config_keys():
+    """The --set keys as help text: every field of `app.config.Config` with its type and
+    default. Read from the dataclass, so a new field is listed without editing this."""
+    from app.config import Config  # a plain dataclass module: imports nothing heavy
+
+    fields = [f for f in dataclasses.fields(Config) if f.name != "name"]  # name is fixed
+    width = max(len(f.name) for f in fields) + 2
+    rows = [f"  {f.name:<{width}}{f.type.__name__:<7}{_shown(f.default)}" for f in fields]
+    return ("--set KEY=VALUE keys, their types and defaults (app/config.py; each experiment "
+            "sets its own\nvalues for some, and --epochs, --batch-size, --seed, --limit and "
+            "--data set those keys):\n" + "\n".join(rows))
 
 
 def training_overrides(args):
@@ -49,13 +70,16 @@ def parser(prog, description, out_default):
     p.add_argument("--out", help=f"output folder (default {out_default}/TIMESTAMP)")
     p.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
                    "(default: $APP_DATA_DIR, else the built-in sample)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the data split, initial weights and batch order (default 0)")
     return p
 
 
 def out_dir(args, *parts):
     """The command's run folder (`app.runs.RunFolder`), args.out or saved_models/<parts>/
     TIMESTAMP: created, checked writable and locked for this process."""
+    from app import runs  # here, not above: app.data imports this module for Progress
+
     return runs.RunFolder.open(args.out or runs.stamped(*parts))
 
 
@@ -71,6 +95,8 @@ def one_blas_thread():
 
 def error(problem, expected, fix=None, code=2):
     """Print the error in DataError's three-part format to stderr; returns the exit code."""
+    from app.data.errors import DataError  # here: importing app.data would import this module
+
     print(f"error: {DataError(problem, expected, fix)}", file=sys.stderr)
     return code
 
@@ -93,6 +119,8 @@ def dispatch(prog, argv, commands):
 
 def guarded(main, argv):
     """main(argv), with bad data and unwritable folders reported as errors (exit code 1)."""
+    from app.data.errors import DataError
+
     try:
         return main(argv)
     except (DataError, OSError) as failure:  # both already say what was wrong and the fix
@@ -101,18 +129,33 @@ def guarded(main, argv):
 
 
 class Progress:
-    """`label  done/total  extra` rewritten in place on a terminal at most every 0.2 s; off a
-    terminal (logs, CI) only the final line is printed, so logs stay one line per stage."""
+    """`  label done/total  extra` rewritten in place on `stream` (stderr) at most every 0.2 s,
+    only when that stream is a terminal, so logs and pipes stay clean; `close` erases the line.
+    `done(summary)` replaces it with a lasting `label  summary` line on stdout, printed off a
+    terminal too (logs keep one line per stage). The one progress display of the commands: a
+    stand-in for keras' Progbar, which costs seconds to import and prints to logs."""
 
-    def __init__(self, label, total):
-        self.label, self.total, self.last = label, total, 0.0
-        self.tty = sys.stdout.isatty()
+    def __init__(self, total, label="", stream=None):
+        self.total, self.label, self.last, self.width = total, label, 0.0, 0
+        self.stream = stream or sys.stderr
+        self.active = total > 0 and getattr(self.stream, "isatty", lambda: False)()
 
     def update(self, done, extra=""):
         now = time.monotonic()
-        if self.tty and (now - self.last > 0.2 or done == self.total):
+        if self.active and (now - self.last > 0.2 or done == self.total):
             self.last = now
-            print(f"\r{self.label}  {done}/{self.total}  {extra}", end="", flush=True)
+            line = f"  {self.label} {done}/{self.total}" + (f"  {extra}" if extra else "")
+            # Padded to the previous line's width: a shorter line leaves no tail behind.
+            self.stream.write("\r" + line.ljust(self.width))
+            self.stream.flush()
+            self.width = len(line)
+
+    def close(self):
+        if self.active and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.width = 0
 
     def done(self, summary):
-        print(f"\r{self.label}  {summary}" + " " * 20 if self.tty else f"{self.label}  {summary}")
+        self.close()
+        print(f"{self.label}  {summary}", flush=True)

@@ -109,8 +109,10 @@ def plot_scores(meta, rows, folder):
     circled; numbers spanning a decade or more on a log axis. Returns the paths."""
     folder.mkdir(exist_ok=True)
     done = [r for r in rows if r["status"] == "COMPLETED" and r["score"] is not None]
-    paths = []
-    for name in hyperparameter_names(rows):
+    names, paths = hyperparameter_names(rows), []
+    bar = cli.Progress(len(names), "plots")  # a fraction of a second each; spaces have 10+
+    for i, name in enumerate(names, 1):
+        bar.update(i)
         points = [(r[name], r["score"]) for r in done if name in r]
         if not points:
             continue
@@ -132,6 +134,7 @@ def plot_scores(meta, rows, folder):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         paths.append(plots.save(fig, folder / f"score_vs_{name}.png", dpi=80))
+    bar.close()
     return paths
 
 

@@ -54,7 +54,8 @@ def evaluate(name, model, train_xy, test_xy, out):
 def parser():
     p = cli.parser("python -m app.baselines mnist", __doc__,
                            "saved_models/baselines/mnist")
-    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS))
+    p.add_argument("--models", nargs="+", choices=list(MODELS), default=list(MODELS),
+                   help="the baselines to fit (default: all)")
     p.add_argument("--limit", type=int, default=0,
                    help="at most N training and N test images for every model (0: all)")
     p.add_argument("--svm-limit", type=int, default=10_000,

@@ -104,14 +104,14 @@ def _folder(root, dataset):
     return path
 
 
-def _load_arrays(dataset, source, root, seed):
+def _load_arrays(dataset, source, root, seed, image_size, resize, progress):
     if dataset in ("circles", "regression1d"):
         make = synthetic.circles if dataset == "circles" else synthetic.regression_1d
         return make(seed=seed)
     if source == "tfds":
         from app.data.tfds import load_tfds  # imported late: tensorflow-datasets is slow to import
 
-        return load_tfds(dataset)
+        return load_tfds(dataset, image_size, resize, progress)
     read = readers.read_mnist if dataset == "mnist" else readers.read_cifar10
     return read(_folder(root, dataset))
 
@@ -147,7 +147,7 @@ def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, see
                                                            rng, progress, resize)
         arrays["test"], eval_split = arrays.pop("validation"), "validation"
     else:
-        arrays = _load_arrays(dataset, source, root, seed)
+        arrays = _load_arrays(dataset, source, root, seed, image_size, resize, progress)
         arrays = {k: _subset(*v, limit, rng) for k, v in arrays.items()}
         class_names = CLASS_NAMES[dataset]
     if val_split:

@@ -112,23 +112,34 @@ def throughput(experiment, data_dir, batches=50):
     return rate
 
 
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(prog="python -m app.data", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                           help="check, preview or throughput; COMMAND --help for its flags")
     c = sub.add_parser("check", help="report unreadable, corrupt and blank images")
-    c.add_argument("folder", type=Path)
+    c.add_argument("folder", type=Path, help="a class folder, an unlabeled folder or a dataset "
+                   "root whose subfolders are splits")
     c.add_argument("--blank-std", type=float, default=BLANK_STD,
-                   help="pixel std (0-255) under which an image counts as nearly uniform")
+                   help="pixel std (0-255) under which an image counts as nearly uniform "
+                   f"(default {BLANK_STD})")
     v = sub.add_parser("preview", help="save a PNG grid of augmented training examples")
-    v.add_argument("experiment")
-    v.add_argument("--data-dir")
-    v.add_argument("--out", type=Path)
+    v.add_argument("experiment", help="a name from `python -m app.train --list`")
+    v.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
+                   "(default: $APP_DATA_DIR, else the built-in sample)")
+    v.add_argument("--out", type=Path,
+                   help="the PNG to write (default saved_models/preview/EXPERIMENT.png)")
     t = sub.add_parser("throughput", help="images/s of an experiment's input pipeline alone")
-    t.add_argument("experiment")
-    t.add_argument("--data-dir")
-    t.add_argument("--batches", type=int, default=50)
-    args = p.parse_args(argv)
+    t.add_argument("experiment", help="a name from `python -m app.train --list`")
+    t.add_argument("--data-dir", help="root of local data laid out as ../shared/data "
+                   "(default: $APP_DATA_DIR, else the built-in sample)")
+    t.add_argument("--batches", type=int, default=50,
+                   help="batches timed after 5 of warm-up (default 50)")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     try:
         if args.command == "check":
             return 1 if check(args.folder, args.blank_std) else 0

@@ -12,9 +12,7 @@ here: commands whose --help must be quick import this module."""
 
 import os
 import re
-import sys
 import threading
-import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from app.cli import Progress
 from app.data.errors import DataError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -218,35 +217,11 @@ def decode(path, size, blank_std=BLANK_STD, resize="squash"):
     return array, None
 
 
-class Progress:
-    """`label 1200/25000` rewritten in place on stderr, only when stderr is a terminal (logs and
-    pipes stay clean); the line is erased when done. A tiny stand-in for keras' Progbar, whose
-    import costs seconds."""
-
-    def __init__(self, total, label="images", stream=None):
-        self.total, self.label = total, printable(label)
-        self.stream = stream or sys.stderr
-        self.active = total > 0 and getattr(self.stream, "isatty", lambda: False)()
-        self.last = 0.0
-
-    def update(self, done):
-        now = time.monotonic()
-        if self.active and (now - self.last > 0.2 or done == self.total):
-            self.last = now
-            self.stream.write(f"\r  {self.label} {done}/{self.total}")
-            self.stream.flush()
-
-    def close(self):
-        if self.active:
-            self.stream.write("\r" + " " * (len(self.label) + 2 * len(str(self.total)) + 4) + "\r")
-            self.stream.flush()
-
-
 def load_images(paths, size, blank_std=BLANK_STD, progress=True, resize="squash", label="images"):
     """Decode `paths` in threads. Returns (images uint8 (K, size, size, 3), kept indices,
     [(path, reason), ...] for the skipped files, each path a `printable` str)."""
     images, kept, skipped = [], [], []
-    bar = Progress(len(paths) if progress else 0, label)
+    bar = Progress(len(paths) if progress else 0, printable(label))
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         results = pool.map(lambda p: decode(p, size, blank_std, resize), paths)
         for i, (path, (array, reason)) in enumerate(zip(paths, results)):

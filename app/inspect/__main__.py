@@ -36,8 +36,8 @@ def run(argv):
     for name in args.views:  # check every view's files before the first slow one runs
         folder.require(VIEWS[name].needs)
     out = cli.out_dir(args, "inspect")
-    for name in args.views:
-        print(f"{name}: {VIEWS[name].help}...", flush=True)
+    for i, name in enumerate(args.views, 1):  # numbered: several slow views show how far
+        print(f"[{i}/{len(args.views)}] {name}: {VIEWS[name].help}...", flush=True)
         for path in VIEWS[name].function(folder, out, args):
             print(f"  saved {path}")
     return 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from app import plots
+from app.cli import Progress
 from app.data import load_splits
 from app.data.errors import DataError
 from app.data.images import decode
@@ -32,11 +33,13 @@ def feature_maps(run, out, args):
                                    args.data_dir, args.seed)
         names = run.json("config.json")["data"]["class_names"]
         named = [(names[int(label)], image) for image, label in zip(x, y)]
-    paths = []
+    paths, bar = [], Progress(len(named), "images")
     for name, image in named:
         path = out / f"feature_maps_{layer}_{name}.png"
         save_feature_maps(extract, image.astype(np.float32), path, f"{layer}: {name}")
         paths.append(path)
+        bar.update(len(paths))
+    bar.close()
     return paths
 
 
@@ -56,7 +59,7 @@ def errors(run, out, args):
     config = run.config
     splits = load_splits(config["dataset"], data_dir=args.data_dir, limit=config["limit"],
                          val_split=0, seed=config["seed"], image_size=config["image_size"],
-                         resize=config["resize"], progress=False)
+                         resize=config["resize"])
     x, y = splits.test
     predicted, score, margin = decisions(run.model.predict(x.astype(np.float32), verbose=0))
     names = splits.class_names

@@ -2,14 +2,19 @@
 
 import argparse
 import json
+import sys
 
 import app  # noqa: F401  (quiets TensorFlow's start-up notices before keras loads)
 
 
-def main(argv=None):
+def parser():
     p = argparse.ArgumentParser(prog="python -m app.models", description=__doc__)
     p.add_argument("--json", action="store_true", help='a JSON list of {"name", "params"}')
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
     from app.models import MODELS, build  # late: Keras takes seconds to import
 
     rows = [{"name": name, "params": build(name).count_params()} for name in MODELS]
@@ -18,7 +23,8 @@ def main(argv=None):
     else:
         width = max(len(r["name"]) for r in rows)
         print("\n".join(f"{r['name']:<{width}}  {r['params']:>12,}" for r in rows))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -22,7 +22,7 @@ def parser():
     p.add_argument("--hidden", type=int, default=10, help="tanh units of the hidden layer")
     p.add_argument("--a0", type=float, default=0.3, help="numpy SGD rate a0 / (1 + d t)")
     p.add_argument("--decay", type=float, default=0.0, help="d, per step")
-    p.add_argument("--batch-size", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=20, help="examples per SGD step, for both")
     return p
 
 

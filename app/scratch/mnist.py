@@ -13,13 +13,15 @@ from app.scratch.run import EpochPrinter, mnist_flat, save_run
 
 def parser():
     p = cli.parser("python -m app.scratch mnist", __doc__, "saved_models/scratch/mnist")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=10, help="passes over the training data")
+    p.add_argument("--batch-size", type=int, default=32, help="examples per SGD step")
     p.add_argument("--a0", type=float, default=4.0, help="initial learning rate")
     p.add_argument("--decay", type=float, default=2e-3, help="d in a0 / (1 + d t), t in steps")
     p.add_argument("--l2", type=float, default=1e-4, help="lambda of lambda * sum ||W||^2")
-    p.add_argument("--init", choices=INITS, default="glorot")
-    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid")
+    p.add_argument("--init", choices=INITS, default="glorot",
+                   help="initial weights: zero, N(0, 1) or Glorot uniform (default glorot)")
+    p.add_argument("--activation", choices=list(ACTIVATIONS), default="sigmoid",
+                   help="of the hidden layers (default sigmoid)")
     p.add_argument("--hidden", type=int, nargs="+", default=[400, 700], help="hidden widths")
     p.add_argument("--limit", type=int, default=0,
                    help="at most N training and N test images (0: all)")

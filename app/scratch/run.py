@@ -43,7 +43,7 @@ class EpochPrinter:
 
     def on_batch(self, epoch, batch, batches, mean_loss):
         if self.progress is None:
-            self.progress = Progress(f"epoch {epoch + 1}/{self.epochs}", batches)
+            self.progress = Progress(batches, f"epoch {epoch + 1}/{self.epochs}")
         self.progress.update(batch, f"loss {mean_loss:.4f}")
 
     def on_epoch(self, epoch, logs):
