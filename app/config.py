@@ -41,7 +41,7 @@ BOUNDS = {
     "target_accuracy": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
     **{key: (_at_least(0), "0 (off) or more") for key in (
         "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "decay_rate",
-        "reduce_lr_patience", "early_stopping_patience", "target_every")},
+        "reduce_lr_patience", "early_stopping_patience", "target_every", "histogram_freq")},
 }
 
 
@@ -94,6 +94,7 @@ class Config:
     best_metric: str = "val_loss"
     max_minutes: float = 0.0  # stop after the last epoch that fits in this time; 0 = no limit
     tensorboard: bool = True
+    histogram_freq: int = 0  # epochs between TensorBoard histograms of the weights; 0 = none
     export: bool = True  # also write the model as a SavedModel (saved_model/) for serving
     tta: bool = False  # also report held-out metrics averaged with mirrored images
     feature_maps: str = ""  # epochs, e.g. "1,10,50": save feature maps of one image per class

@@ -56,6 +56,9 @@ def parser(prog="python -m tuning.search", description=__doc__, cv=True):
     p.add_argument("--memory-growth", type=float, default=500.0, metavar="MIB",
                    help="restart the process, which resumes the search, when its resident "
                    "memory grew more than this since its first trial (default 500; 0: never)")
+    p.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=True,
+                   help="log each trial's epoch scalars and hyperparameters in SEARCH/logs "
+                   "for `tensorboard --logdir SEARCH/logs` (default: on)")
     return add_training_flags(p)
 
 
@@ -182,7 +185,8 @@ def make_tuner(args, splits=None, restart=False):
         # keeps --seed 0 reproducible.
         seed=config.seed + 1, directory=str(out.parent), project_name=out.name,
         cv=args.cv, resume_every=args.resume_every,
-        memory_growth=args.memory_growth if restart else 0, **budget)  # --overwrite: above
+        memory_growth=args.memory_growth if restart else 0, tensorboard=args.tensorboard,
+        **budget)  # --overwrite: above
     return tuner, study, out
 
 

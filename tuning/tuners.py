@@ -11,13 +11,18 @@ users keep asking for:
   of every traced model, a MemoryGrowth signal on which `python -m tuning.search` restarts its
   process and resumes: memory stays bounded over any number of trials (#873);
 - only each trial's best weights on disk (#288), which `tuning.report --export-best` exports
-  as they were trained (#548).
+  as they were trained (#548);
+- TensorBoard as keras-tuner's own run_trial gives it (#142, #418): each TensorBoard callback
+  passed to `search` (and with tensorboard=True one writing in SEARCH/logs) logs a trial in
+  LOGDIR/TRIAL_ID/execution0, with the trial's hyperparameters as an HParams session; a
+  cross-validated trial's fold K is its execution K (the dashboard groups them by trial).
 
 Sampling stays keras-tuner's: RandomSearch and Hyperband below are the library's classes with
 this run_trial in front of theirs; GridSearch and BayesianOptimization use the library's
 oracles with one fix each (keras-team/keras-tuner#1055: grid state lost on reload; #608:
 Bayesian proposals repeating a tried point)."""
 
+import copy
 import functools
 import gc
 import os
@@ -88,12 +93,25 @@ class Trials:
     memory_growth: MiB; after a trial, raise MemoryGrowth if resident memory grew more than
     this since the first trial (0: never). clear_session and gc do not give back what
     TensorFlow keeps of each traced model (~7 MiB a fit here, tensorflow/tensorflow#61791),
-    so only a new process does: `python -m tuning.search` then restarts and resumes."""
+    so only a new process does: `python -m tuning.search` then restarts and resumes.
+    tensorboard: also log every trial in SEARCH/logs (see the module docstring)."""
 
-    def __init__(self, *args, cv=0, resume_every=10.0, memory_growth=0, **kwargs):
-        self.cv, self.resume_every = cv, resume_every
+    def __init__(self, *args, cv=0, resume_every=10.0, memory_growth=0, tensorboard=False,
+                 **kwargs):
+        self.cv, self.resume_every, self.tensorboard = cv, resume_every, tensorboard
         self.memory_growth, self.first_rss = memory_growth, None
         super().__init__(*args, **kwargs)
+
+    def with_tensorboard(self, callbacks, trial, execution=0):
+        """`callbacks` with each TensorBoard one copied and pointed at this trial's folder,
+        followed by the HParams callback keras-tuner gives it. Only those are copied, not all
+        as keras-tuner does: a callback of the caller's can then count over the whole search."""
+        callbacks = [copy.deepcopy(c) if isinstance(c, keras.callbacks.TensorBoard) else c
+                     for c in callbacks]
+        if self.tensorboard:
+            callbacks.append(keras.callbacks.TensorBoard(os.path.join(self.project_dir, "logs")))
+        self._configure_tensorboard_dir(callbacks, trial, execution)
+        return callbacks
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)  # the oracle records the trial before any restart
@@ -133,6 +151,7 @@ class Trials:
         first = hp.values.get("tuner/initial_epoch", 0)
         epochs = hp.values.get("tuner/epochs", config.epochs)
         start = max(first, state.begin_fold(0, model))
+        callbacks = self.with_tensorboard(callbacks, trial)
         study.train(model, config, study.splits, initial_epoch=start, epochs=epochs, callbacks=[
             *study.callbacks(config, state.folder), state,
             EpochLine(f"trial {trial.trial_id}", epochs), *callbacks])
@@ -162,7 +181,7 @@ class Trials:
             line = EpochLine(f"trial {trial.trial_id} fold {k + 1}/{self.cv}", config.epochs)
             study.train(model, config, fold, bool(watched), initial_epoch=start,
                         callbacks=[*study.callbacks(config, state.folder), state, line,
-                                   *callbacks])
+                                   *self.with_tensorboard(callbacks, trial, k)])
             state.end_fold({**evaluate(model, val), "epochs": state.state["epoch"],
                             "examples": len(val_index)})
         mean, std = fold_summary(state.folds)

@@ -161,5 +161,8 @@ def make_callbacks(config, out_dir, inference=None, save=None):
     if config.checkpoint and inference is not None:
         callbacks.append(BestModel(out_dir / "best.keras", config.best_metric, inference, save))
     if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs")))
+        # Scalars in RUN/logs/train and validation, the session folder's runs for the HParams
+        # that app.training.tensorboard writes in RUN/logs; weight histograms when asked.
+        callbacks.append(keras.callbacks.TensorBoard(str(out_dir / "logs"),
+                                                     histogram_freq=config.histogram_freq))
     return callbacks

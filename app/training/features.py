@@ -53,6 +53,7 @@ def save_feature_maps(extract, image, path, title):
     side = maps.shape[0]
     resized = keras.ops.convert_to_numpy(keras.ops.image.resize(image[None], (side, side)))[0]
     tiles = [np.repeat(tiles[..., i:i + 1], 3, -1) for i in range(tiles.shape[-1])]
+    resized = np.repeat(resized, 3 // resized.shape[-1], -1)  # grey inputs (MNIST) as RGB tiles
     grid = np.stack([np.clip(resized, 0, 255).astype(np.uint8), *tiles])
     image_grid(grid, path, columns=min(9, len(grid)), titles=["input"] + [""] * len(tiles),
                suptitle=title)
@@ -60,12 +61,13 @@ def save_feature_maps(extract, image, path, title):
 
 class FeatureMaps(keras.callbacks.Callback):
     """Saves, at `epochs` (1-based), feature-map grids of `layer` for fixed example images,
-    one per class: feature_maps/epoch{N:03d}_{class}.png in the run folder."""
+    one per class: feature_maps/epoch{N:03d}_{class}.png in the run folder, each also logged
+    as image feature_maps/{class} by `board` (app.training.tensorboard.RunBoard)."""
 
-    def __init__(self, images, class_names, out_dir, layer=None, epochs=(1,)):
+    def __init__(self, images, class_names, out_dir, layer=None, epochs=(1,), board=None):
         super().__init__()
         self.images, self.class_names, self.layer = images, class_names, layer
-        self.out_dir, self.epochs = out_dir / "feature_maps", set(epochs)
+        self.out_dir, self.epochs, self.board = out_dir / "feature_maps", set(epochs), board
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 not in self.epochs:
@@ -73,5 +75,7 @@ class FeatureMaps(keras.callbacks.Callback):
         self.out_dir.mkdir(exist_ok=True)
         extract, name = feature_extractor(self.model, self.layer)
         for image, cls in zip(self.images, self.class_names):
-            save_feature_maps(extract, image, self.out_dir / f"epoch{epoch + 1:03d}_{cls}.png",
-                              f"{name}, epoch {epoch + 1}, a {cls}")
+            path = self.out_dir / f"epoch{epoch + 1:03d}_{cls}.png"
+            save_feature_maps(extract, image, path, f"{name}, epoch {epoch + 1}, a {cls}")
+            if self.board:
+                self.board.png(f"feature_maps/{cls}", path, epoch)

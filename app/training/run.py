@@ -30,6 +30,7 @@ from app.training.features import FeatureMaps, conv_layers
 from app.training.metrics import loss_and_metrics, predicted_classes
 from app.training.optim import make_optimizer, steps_per_epoch
 from app.training.speed import apply_speed_settings, speed_settings
+from app.training.tensorboard import RunBoard
 
 
 def data_summary(splits):
@@ -64,16 +65,19 @@ def inference_model(model, dataset, outputs):
     return inference
 
 
-def classifier_reports(model, x, y, class_names, out_dir, tta=False):
+def classifier_reports(model, x, y, class_names, out_dir, tta=False, board=None):
     """Confusion matrix PNG and sklearn's classification report of `model` on (x, y); with
     `tta`, predictions average each image and its mirror, and the metrics they give are
-    returned (tta_accuracy, tta_loss)."""
+    returned (tta_accuracy, tta_loss). A RunBoard `board` logs the matrix and the worst errors."""
     probs = model.predict(x, batch_size=256, verbose=0)
     if tta:
         probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
     predicted = predicted_classes(probs)
     labels = list(range(len(class_names)))
     plots.confusion_matrix(y, predicted, class_names, out_dir / "confusion_matrix.png")
+    if board:
+        board.png("confusion_matrix", out_dir / "confusion_matrix.png")
+        board.worst_errors(x, y, probs, class_names)
     report = classification_report(y, predicted, labels=labels, target_names=class_names,
                                    digits=4, zero_division=0)
     runs.write_text(out_dir / "classification_report.txt", report)
@@ -84,14 +88,14 @@ def classifier_reports(model, x, y, class_names, out_dir, tta=False):
             "tta_loss": float(log_loss(y, np.clip(full, 1e-7, 1), labels=labels))}
 
 
-def feature_maps_callback(config, splits, out_dir):
+def feature_maps_callback(config, splits, out_dir, board=None):
     """FeatureMaps on the first validation image of each class present."""
     x, y = splits.val
     classes = [c for c in range(len(splits.class_names)) if np.any(y == c)]
     epochs = [int(e) for e in config.feature_maps.split(",")]
     return FeatureMaps([x[np.argmax(y == c)] for c in classes],
                        [splits.class_names[c] for c in classes], out_dir,
-                       config.feature_maps_layer or None, epochs)
+                       config.feature_maps_layer or None, epochs, board)
 
 
 def run_experiment(config, out_dir, data_dir=None):
@@ -144,8 +148,12 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     run.write_text("model_summary.txt", "\n".join(lines) + "\n")
 
     callbacks = cb.make_callbacks(config, run.path, inference, runs.save_model)
+    board = RunBoard(run.path, config, start[0]) if config.tensorboard else None  # hparams
+    if board:
+        board.augmented_batch(train_ds, model_side, splits.class_names, config.seed)
+        callbacks.append(board)
     if config.feature_maps and conv_layers(model):
-        callbacks.append(feature_maps_callback(config, splits, run.path))
+        callbacks.append(feature_maps_callback(config, splits, run.path, board))
     steps = steps_per_epoch(len(splits.train[0]), config.batch_size)
     timer = cb.TimeToAccuracy(*splits.test, config.target_accuracy,
                               cb.checks_every(config, steps)) if config.target_accuracy else None
@@ -165,7 +173,9 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     results |= timer.summary() if timer else {}
     if splits.class_names:
         results |= classifier_reports(inference, *splits.test, splits.class_names, run.path,
-                                      config.tta)
+                                      config.tta, board)
+    if board:
+        board.held_out(results)
     results.update(seconds=round(time.monotonic() - started, 1),
                    finished=datetime.now().isoformat(timespec="seconds"))
     run.write_json("metrics.json", results)
