@@ -82,15 +82,16 @@ def image_paths(images):
 
 
 def predict_folder(predict, shape, images, tta=False, resize="squash", progress=True):
-    """({id: probabilities}, [(path, reason)]) for every file in `images`, in chunks."""
-    import keras
+    """({id: probabilities}, [(path, reason)]) for every file in `images`, in chunks; progress
+    on stderr when it is a terminal."""
     import numpy as np
 
+    from app.cli import Progress
     from app.data.images import load_images, printable
 
     paths = image_paths(images)
     results, skipped = {}, []
-    bar = keras.utils.Progbar(len(paths), unit_name="image") if progress else None
+    bar = Progress(len(paths) if progress else 0, "images")
     for start in range(0, len(paths), CHUNK):
         chunk = paths[start:start + CHUNK]
         x, kept, bad = load_images(chunk, shape[0], progress=False, resize=resize, blank_std=-1)
@@ -104,8 +105,8 @@ def predict_folder(predict, shape, images, tta=False, resize="squash", progress=
                 probs = (probs + predict(x[:, :, ::-1])) / 2
             # printable: a file name that is not UTF-8 still makes a CSV row (with \x escapes)
             results.update({printable(Path(chunk[i]).stem): p for i, p in zip(kept, probs)})
-        if bar:
-            bar.update(start + len(chunk))
+        bar.update(start + len(chunk))
+    bar.close()
     return results, skipped
 
 

@@ -235,5 +235,11 @@ def main(argv=None, restart=False):
     return 0
 
 
+def console():
+    """The `tuning-search` console script: a process of its own, so it may restart itself as
+    `python -m tuning.search` does."""
+    return main(restart=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main(restart=True))
+    sys.exit(console())
