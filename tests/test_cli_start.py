@@ -18,7 +18,8 @@ HELP = [["app.train", "--help"], ["app.train", "--list"], ["app.predict", "--hel
         ["app.scratch", "gradcheck", "--help"], ["app.scratch", "circles", "--help"],
         ["app.baselines", "--help"], ["app.baselines", "mnist", "--help"],
         ["app.baselines", "svm-circles", "--help"], ["tuning.search", "--help"],
-        ["tuning.search", "--list"], ["tuning.report", "--help"], ["tuning.nested", "--help"]]
+        ["tuning.search", "--list"], ["tuning.report", "--help"], ["tuning.nested", "--help"],
+        ["app.runs", "--help"], ["app.lr_find", "--help"]]
 
 
 def imported(*args, cwd=ROOT):
