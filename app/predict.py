@@ -15,7 +15,6 @@ failure never leaves a truncated submission. For a one-output model the label is
 of the second class (for cats vs dogs: dog)."""
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,31 +24,40 @@ CHUNK = 512  # images decoded at a time: bounds memory on folders of any size
 def load_predictor(path):
     """(predict function on float 0-255 batches, input shape, the run's config.json or {})."""
     from app.data.errors import DataError
+    from app.runs import load_model, read_json
 
     path = Path(path)
-    meta_file = path / "config.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    meta = read_json(path / "config.json") or {}
     if (path / "model.keras").exists():
-        from app.runs import load_model
-
         model = load_model(path / "model.keras", compile=False)
-        return (lambda x: model.predict(x, verbose=0)), model.input_shape[1:], meta
+        return (lambda x: model.predict(x, verbose=0)), image_shape(model.input_shape[1:]), meta
     if (path / "saved_model.pb").exists():
-        run_config = path.parent / "config.json"  # RUN/saved_model: the run's config
-        if run_config.exists():
-            meta = meta or json.loads(run_config.read_text())
+        run_config = read_json(path.parent / "config.json")  # RUN/saved_model: the run's config
+        if run_config is not None:
+            meta = meta or run_config
         else:
             print(f"warning: {path} is a SavedModel from outside a run folder of this app. A "
                   "SavedModel is a program: run only one you trust.", file=sys.stderr)
         import tensorflow as tf
 
         loaded = tf.saved_model.load(str(path))
-        shape = tuple(loaded.serve.input_signature[0].shape[1:])
+        shape = image_shape(tuple(loaded.serve.input_signature[0].shape[1:]))
         return (lambda x: loaded.serve(tf.constant(x)).numpy()), shape, meta
     found = sorted(p.name for p in path.iterdir()) if path.is_dir() else "nothing: no such folder"
     raise DataError(f"{path} holds no model.keras or saved_model.pb (found {found})",
                     "a run folder of `python -m app.train`, or its saved_model/ folder",
                     "pass the --out folder of a training run")
+
+
+def image_shape(shape):
+    """`shape` if the model takes square images (H, W, 1 or 3), else a DataError."""
+    from app.data.errors import DataError
+
+    if len(shape) != 3 or shape[0] != shape[1] or shape[2] not in (1, 3):
+        raise DataError(f"the model takes inputs of shape {tuple(shape)}, not images",
+                        "a run of an image experiment (cats_dogs, mnist_*, cifar_*)",
+                        "predict a 2-D or 1-D model's inputs with model.keras in Python")
+    return tuple(shape)
 
 
 def sort_key(path):

@@ -200,8 +200,8 @@ def test_cross_validated_score_is_the_mean_of_the_folds(tmp_path):
     keras.backend.clear_session()
     model = study.build_for(config, fold)
     study.train(model, config, fold, val=False)
-    assert evaluate(model, study.datasets(config, fold)[1])["val_loss"] == pytest.approx(run["folds"][0]["val_loss"],
-                                                                   rel=1e-4)
+    val_loss = evaluate(model, study.datasets(config, fold)[1])["val_loss"]
+    assert val_loss == pytest.approx(run["folds"][0]["val_loss"], rel=1e-4)
 
 
 def test_best_model_is_exported_as_trained_and_predicts(tmp_path):

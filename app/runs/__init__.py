@@ -97,9 +97,16 @@ def write_json(path, data):
 
 
 def read_json(path):
-    """The JSON in `path`, or None if there is no such file."""
+    """The JSON in `path`, or None if there is no such file; a DataError if it is not JSON (a
+    file cut short by a tool that does not write atomically, or edited by hand)."""
     path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DataError(f"{path} is not valid JSON ({error})", "the JSON file this app wrote",
+                        "restore the file, or rerun the command that wrote it") from None
 
 
 def write_csv(path, history):
@@ -128,8 +135,8 @@ def load_model(path, compile=True):
 
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
-    except (TypeError, ValueError) as error:
-        raise DataError(f"{path} could not be loaded: {error}",
+    except Exception as error:  # a damaged zip, a refused Lambda, not a model: one message
+        raise DataError(f"{path} could not be loaded: {type(error).__name__}: {error}",
                         "a .keras file saved by this app or by Keras",
                         "check the file, or retrain the run") from None
 
@@ -233,7 +240,11 @@ class RunFolder:
         return (self.path / name).is_file()
 
     def json(self, name):
-        return json.loads((self.path / name).read_text())
+        """The JSON file `name` of the folder; a DataError if it is missing or not JSON."""
+        data = read_json(self.path / name)
+        if data is None:
+            self.require([name])
+        return data
 
     def load_model(self, name="model.keras", compile=True):
         return load_model(self.path / name, compile)

@@ -3,6 +3,7 @@ repeated ids, unreadable or no images, an out-of-range --clip, a failure midway,
 from elsewhere; negative or too small limits, splits and sizes, --max-trials 0."""
 
 import csv
+import importlib
 import os
 import shutil
 
@@ -10,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import predict
 from app.data import images as image_io
 from app.train import main as train
 from tuning.search import main as search
+
+predict = importlib.import_module("app.predict")  # the command's module
 
 
 @pytest.fixture(scope="module")
@@ -136,3 +138,48 @@ def test_max_trials_zero_is_refused(tmp_path, capsys):
                    "--out", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert "--max-trials 0" in err and "Fix:" in err and not (tmp_path / "s").exists()
+
+
+def copy_run(run, folder):
+    shutil.copytree(run, folder, ignore=shutil.ignore_patterns("saved_model", "logs", "resume"))
+    return folder
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "config.json").write_text('{"config": {'), "config.json is not valid JSON"),
+    (lambda f: (f / "model.keras").write_bytes((f / "model.keras").read_bytes()[:5000]),
+     "model.keras could not be loaded"),
+])
+def test_a_damaged_run_folder_is_an_error_not_a_traceback(run, tmp_path, capsys, damage,
+                                                          message):
+    folder = copy_run(run, tmp_path / "run")
+    damage(folder)
+    assert predict.main([str(folder), "--images", str(images(tmp_path / "in", "1.png"))]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_model_file_that_carries_code_is_refused_unrun(tmp_path, capsys):
+    import keras
+
+    marker = tmp_path / "ran"
+    inputs = keras.Input((8, 8, 3))
+    # A Lambda's Python function travels inside the file (as bytecode, the path a constant in
+    # it): safe mode must refuse to run it.
+    touch = eval(f"lambda x: x[:, 0, 0, :1] * 0 + float(__import__('pathlib').Path("
+                 f"{str(marker)!r}).touch() or 0)")
+    outputs = keras.layers.Lambda(touch)(inputs)
+    keras.Model(inputs, outputs).save(tmp_path / "model.keras")
+    marker.unlink(missing_ok=True)  # touched while tracing the model to save it
+    assert predict.main([str(tmp_path), "--images", str(images(tmp_path / "in", "1.png"))]) == 2
+    err = capsys.readouterr().err
+    assert "could not be loaded" in err and "safe_mode" in err and not marker.exists()
+
+
+def test_a_model_of_features_is_not_fed_images(tmp_path, capsys):
+    import keras
+
+    inputs = keras.Input((1,))
+    keras.Model(inputs, keras.layers.Dense(1)(inputs)).save(tmp_path / "model.keras")
+    assert predict.main([str(tmp_path), "--images", str(images(tmp_path / "in", "1.png"))]) == 2
+    assert "takes inputs of shape (1,), not images" in capsys.readouterr().err
