@@ -17,7 +17,8 @@ PARSERS = ["app.train:parser", "app.predict:parser", "app.data.__main__:parser",
            "app.regression:parser", "app.scratch.mnist:parser", "app.scratch.gradcheck:parser",
            "app.scratch.circles:parser", "app.baselines.circles:parser",
            "app.baselines.mnist:parser", "tuning.search:parser", "tuning.report:parser",
-           "tuning.nested:parser", "app.runs.__main__:parser", "app.lr_find:parser"]
+           "tuning.nested:parser", "app.runs.__main__:parser", "app.lr_find:parser",
+           "app.reports.__main__:parser"]
 DISPATCHERS = ["app.scratch.__main__", "app.baselines.__main__"]
 
 

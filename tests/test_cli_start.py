@@ -19,7 +19,8 @@ HELP = [["app.train", "--help"], ["app.train", "--list"], ["app.predict", "--hel
         ["app.baselines", "--help"], ["app.baselines", "mnist", "--help"],
         ["app.baselines", "svm-circles", "--help"], ["tuning.search", "--help"],
         ["tuning.search", "--list"], ["tuning.report", "--help"], ["tuning.nested", "--help"],
-        ["app.runs", "--help"], ["app.lr_find", "--help"]]
+        ["app.runs", "--help"], ["app.lr_find", "--help"], ["app.reports", "--help"],
+        ["app.reports", "001", "--list"]]
 
 
 def imported(*args, cwd=ROOT):

@@ -19,7 +19,8 @@ SCRIPTS = {"app-train": "app.train:main", "app-predict": "app.predict:main",
            "app-regression": "app.regression:main", "app-scratch": "app.scratch.__main__:main",
            "app-baselines": "app.baselines.__main__:main", "tuning-search": "tuning.search:console",
            "tuning-report": "tuning.report:main", "tuning-nested": "tuning.nested:main",
-           "app-runs": "app.runs.__main__:main", "app-lr-find": "app.lr_find:main"}
+           "app-runs": "app.runs.__main__:main", "app-lr-find": "app.lr_find:main",
+           "app-reports": "app.reports.__main__:main"}
 DEV_TOOLS = ("pytest", "ruff", "nbclient", "nbformat", "ipykernel")
 
 

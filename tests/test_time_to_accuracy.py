@@ -30,14 +30,19 @@ def test_checks_and_validation_are_not_counted_as_training_time():
     x, y = np.array([[1.0, 0.0], [0.0, 1.0]], np.float32), np.array([0, 1])
     clock = Clock()
     timer = TimeToAccuracy(x, y, target=0.0, every_steps=2, clock=clock)
-    timer.set_model(tiny_model())
+    model = tiny_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    timer.set_model(model)  # steps are the optimizer's: they carry over a resume
     timer.on_train_begin()
     clock.now = 5.0
+    model.optimizer.iterations.assign(1)
     timer.on_train_batch_end(0)  # step 1: no check
     timer.on_test_begin()
     clock.now = 9.0  # 4 s of validation
     timer.on_test_end()
     clock.now = 10.0
+    model.optimizer.iterations.assign(2)
     timer.on_train_batch_end(1)  # step 2: a check, at 10 - 4 = 6 s of training
     assert timer.checks[0][:2] == (2, 6.0) and timer.reached == timer.checks[0]
     timer.on_epoch_end(0)  # just checked at step 2: no second check at the same step

@@ -1,0 +1,183 @@
+"""A report's row: the report's setting and figure, the commands of this app that measure ours,
+and how our figure is read back from the folders those commands wrote.
+
+Nothing here trains: a Step names a command (`app.train`, `tuning.search`, ...) and its flags, and
+the runner (app/reports/runner.py) runs it in a fresh process, as a user would. Readers only read
+the JSON files of the run-folder table (README, "A run folder"), so a table can be rebuilt
+without TensorFlow."""
+
+import dataclasses
+import hashlib
+import re
+import statistics
+from pathlib import Path
+
+from app.runs import read_json
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """`python -m MODULE *args --out FOLDER [--data-dir DIR] [--seed S]`. In `args`, "{prev}"
+    stands for the previous step's folder (a search, then its export)."""
+
+    module: str
+    args: tuple = ()
+    quick: tuple = ()  # flags added with --quick: fewer epochs or images, stated in the table
+    full: tuple = ()  # flags added in the full mode
+    minutes: tuple = (1.0, 10.0)  # expected minutes here (2 cores): quick, full; for the ETA
+    data_dir: bool = True  # the command takes --data-dir
+    seeded: bool = True  # the command takes --seed
+    takes: tuple = ("epochs", "limit")  # which of the report command's --epochs, --limit it takes
+
+    def argv(self, quick, seed, prev=None, overrides=None):
+        """The command's flags (without --out and --data-dir); `overrides`: {"epochs": N,
+        "limit": N} from the report command, placed last so that they win."""
+        args = [a.replace("{prev}", str(prev)) for a in self.args]
+        extra = [a for k, v in (overrides or {}).items() if v and k in self.takes
+                 for a in (f"--{k}", str(v))]
+        return [*args, *(self.quick if quick else self.full), *extra,
+                *(["--seed", str(seed)] if self.seeded else [])]
+
+    def folder_name(self, argv):
+        """A readable name that changes with every flag of `argv` (the previous step's folder
+        included): identical commands of two rows or two reports share one folder, and a
+        changed flag never reuses a stale result."""
+        words = [self.module.split(".")[-1], *(Path(a).name if "/" in a else a for a in argv)]
+        shown = [w.lstrip("-") for w in words[:-1] if w not in ("--set", "--hp")]
+        slug = re.sub(r"[^A-Za-z0-9.=_-]+", "_", "-".join(shown))[:72].strip("_-")
+        digest = hashlib.sha1("\0".join(words).encode()).hexdigest()[:8]
+        return f"{slug}-{digest}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """Our side of a row: `value` (a number to compare and take the median of over seeds; None
+    for a figure that is only text) and how it reads."""
+
+    text: str
+    value: float | None = None
+    data: str = ""  # what it was measured on
+    epochs: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    key: str  # unique within its report: names the row in table.json
+    setting: str  # the report's setting, in its words
+    report: str  # the report's figure, or its claim where it gave no number
+    steps: tuple  # the Steps, run in order
+    read: object  # read(folders: [Path, one per step]) -> Figure
+    against: str = ""  # the key of the row this one changes (a ladder rung): its gain is shown
+    higher: bool = True  # a larger value is better (accuracy); False for a loss or an error
+
+
+def train(*args, quick=("--epochs", "2", "--limit", "2000"), full=(), minutes=(1.0, 10.0)):
+    """A Step of `python -m app.train`."""
+    return Step("app.train", args, quick, full, minutes)
+
+
+def _data(folder):
+    data = (read_json(folder / "config.json") or {}).get("data") or {}
+    sizes = [f"{data[k]:,} {k}" for k in ("train", "val", "validation", "test") if data.get(k)]
+    source = str(data.get("source", "")).split(":")[0]
+    return f"{source}: {', '.join(sizes)}" if sizes else source
+
+
+def metric(name="accuracy", percent=True):
+    """A reader: metrics.json's `name` of the last step's run folder (held-out split)."""
+    def read(folders):
+        metrics = read_json(folders[-1] / "metrics.json") or {}
+        value = metrics.get(name)
+        if value is None:
+            return Figure(f"no {name} in metrics.json")
+        split = metrics.get("split", "held-out")
+        text = f"{value:.2%} {split}" if percent else f"{value:.4g} {split}"
+        return Figure(text, value, _data(folders[-1]), metrics.get("epochs_run"))
+    return read
+
+
+def both(first, second):
+    """A reader joining two readers' text; the value is the first's."""
+    def read(folders):
+        a, b = first(folders), second(folders)
+        return dataclasses.replace(a, text=f"{a.text}; {b.text}")
+    return read
+
+
+def top5(folders):
+    metrics = read_json(folders[-1] / "metrics.json") or {}
+    one, five = metrics.get("accuracy"), metrics.get("top5_accuracy")
+    if one is None or five is None:
+        return Figure("no accuracy or top5_accuracy in metrics.json")
+    return Figure(f"top-1 {one:.2%}, top-5 {five:.2%} {metrics.get('split', '')}", one,
+                  _data(folders[-1]), metrics.get("epochs_run"))
+
+
+def circles(folders):
+    """app.scratch circles: the numpy MLP's and the Keras net's test accuracy."""
+    numpy_run, keras_run = (read_json(folders[-1] / p / "metrics.json") or {}
+                            for p in ("numpy", "keras"))
+    ours, theirs = numpy_run.get("accuracy"), keras_run.get("accuracy")
+    if ours is None or theirs is None:
+        return Figure("no accuracy in numpy/ or keras/metrics.json")
+    return Figure(f"numpy {ours:.2%}, Keras {theirs:.2%} test", ours,
+                  _data(folders[-1] / "keras"), keras_run.get("epochs_run"))
+
+
+def svm(folders):
+    """app.baselines circles: test accuracy per kernel."""
+    table = read_json(folders[-1] / "svm_circles.json") or []
+    cells = {row["kernel"]: row["test_accuracy"] for row in table}
+    if not cells:
+        return Figure("no svm_circles.json")
+    shown = [k for k in cells if k in ("linear", "poly 1", "poly 2", "poly 3", "poly 6", "rbf")]
+    return Figure(", ".join(f"{k} {cells[k]:.0%}" for k in shown), cells.get("rbf"),
+                  "2-D circles")
+
+
+def gradcheck(folders):
+    """app.scratch gradcheck: max |finite difference - backprop| at the smallest and largest N."""
+    diffs = ((read_json(folders[-1] / "gradcheck.json") or {}).get("float64") or {}) \
+        .get("max_abs_diff") or {}
+    if not diffs:
+        return Figure("no gradcheck.json")
+    n = sorted(diffs, key=int)
+    return Figure(f"max diff {diffs[n[0]]:.1e} at N={n[0]}, {diffs[n[-1]]:.1e} at N={n[-1]} "
+                  "(float64)", diffs[n[-1]], "1 MNIST training image")
+
+
+def search(percent=True):
+    """A reader of `tuning.search` then `tuning.report --export-best`: the best trial's score and
+    the exported model's held-out figure."""
+    def read(folders):
+        from tuning.report import hyperparameter_names, load  # reads JSON only
+
+        meta, trials = load(folders[0])
+        done = [t for t in trials if t["score"] is not None and t["status"] == "COMPLETED"]
+        if not done:
+            return Figure("no completed trial")
+        best, objective = done[0], meta["objective"]
+        chosen = " ".join(f"{k}={best[k]}" for k in hyperparameter_names(done) if k in best)
+        text = f"best of {len(done)} trials ({chosen}): {objective} {best['score']:.4g}"
+        if best.get("std") is not None:
+            text += f" +- {best['std']:.2g}"
+        if len(folders) > 1:
+            held = metric("accuracy" if percent else "loss", percent)(folders[1:])
+            text += f"; exported: {held.text}"
+            return Figure(text, held.value, held.data or _data(folders[1]), held.epochs)
+        return Figure(text, best["score"], "", best.get("epochs"))
+    return read
+
+
+def nested(folders):
+    """tuning.nested: the test loss over the outer folds and what each fold chose."""
+    summary = read_json(folders[-1] / "nested.json") or {}
+    if "test_loss_mean" not in summary:
+        return Figure("no nested.json")
+    chosen = [" ".join(f"{k}={v}" for k, v in fold["values"].items())
+              for fold in summary["folds"]]
+    common = statistics.mode(chosen)
+    return Figure(f"test MSE {summary['test_loss_mean']:.3f} +- {summary['test_loss_std']:.3f} "
+                  f"over {summary['outer']} outer folds; chose {common} in "
+                  f"{chosen.count(common)} of them", summary["test_loss_mean"],
+                  f"{summary['outer']} x {summary['inner']} folds")

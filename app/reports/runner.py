@@ -1,0 +1,139 @@
+"""Runs a report's rows: each Step is the app's own command in a fresh Python process (the path
+a user takes; no second training path), its output in the step folder's `report.log`.
+
+Resumable: a step that exits 0 leaves `report_step.json` (its command, exit status, seconds) in
+its folder, and a rerun reuses that folder without running it again; a step killed midway is run
+again with the same --out, where app.train resumes from its checkpoint and tuning.search from its
+finished trials. Identical commands of two rows or two reports run once."""
+
+import dataclasses
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app import cli, runs
+from app.reports.rows import Figure
+
+MARKER = "report_step.json"
+
+
+@dataclasses.dataclass
+class Result:
+    """A row as measured: per seed its Figure and its step folders."""
+
+    row: object
+    figures: list = dataclasses.field(default_factory=list)
+    folders: list = dataclasses.field(default_factory=list)  # [[Path per step] per seed]
+    commands: list = dataclasses.field(default_factory=list)
+    seconds: float = 0.0  # of the commands that ran now or before (their markers)
+    failed: str = ""
+
+    def summary(self):
+        """(text, value, spread) over the seeds: the median seed's text; spread "a-b" of the
+        values when there are several."""
+        if self.failed:
+            return f"failed: {self.failed}", None, ""
+        values = [f.value for f in self.figures if f.value is not None]
+        if len(values) < 2:
+            return self.figures[0].text, (values or [None])[0], ""
+        median = statistics.median_low(values)
+        text = self.figures[values.index(median)].text
+        return (f"{text} (median of {len(values)} seeds)", median,
+                f"{min(values):.4g}-{max(values):.4g}")
+
+
+class Runner:
+    def __init__(self, root, quick, data_dir, seeds, overrides, total_minutes):
+        self.root, self.quick, self.data_dir = Path(root), quick, data_dir
+        self.seeds, self.overrides = seeds, overrides
+        self.expected_left = total_minutes  # minutes the rows still to run are expected to take
+        self.started, self.ran_expected, self.ran_seconds = time.monotonic(), 0.0, 0.0
+        self.progress = None
+
+    def command(self, step, argv, folder):
+        data = ["--data-dir", str(self.data_dir)] if self.data_dir and step.data_dir else []
+        return [sys.executable, "-m", step.module, *argv, "--out", str(folder), *data]
+
+    def estimate(self):
+        """Minutes left: the rows' expected minutes, scaled by how this machine has done so
+        far against the expectation."""
+        scale = (self.ran_seconds / 60) / self.ran_expected if self.ran_expected > 0.05 else 1
+        return self.expected_left * scale
+
+    def run_step(self, step, argv, folder, label):
+        """(seconds, "" or what failed, reused) of one step; a step whose marker records this
+        same command is reused, not run."""
+        command = self.command(step, argv, folder)
+        key = {"module": step.module, "argv": argv, "data_dir": str(self.data_dir or "")}
+        marker = runs.read_json(folder / MARKER) if (folder / MARKER).is_file() else None
+        if marker and {k: marker.get(k) for k in key} == key:
+            return marker["seconds"], "", True
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        log_path = folder.parent / f"{folder.name}.log"
+        print(f"  {' '.join(['python', *command[1:]])}\n  log: {log_path}", flush=True)
+        start = time.monotonic()
+        with open(log_path, "ab") as log:
+            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                while child.poll() is None:
+                    self._tick(label, time.monotonic() - start)
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                child.wait()  # the command got the Ctrl-C too: it saves and stops cleanly
+                raise
+        seconds = round(time.monotonic() - start, 1)
+        if child.returncode:
+            return seconds, f"exit {child.returncode}, see {log_path}", False
+        runs.write_json(folder / MARKER, {**key, "seconds": seconds, "rc": 0})
+        return seconds, "", False
+
+    def _tick(self, label, seconds):
+        if self.progress:
+            self.progress.update(self.progress_done, f"{label}: {seconds / 60:.1f} min; about "
+                                 f"{self.estimate():.0f} min left")
+
+    def run_row(self, row, done, total):
+        """The Result of one row over every seed."""
+        self.progress_done = done
+        result = Result(row)
+        expected = sum(step.minutes[0 if self.quick else 1] for step in row.steps) * self.seeds
+        for seed in range(self.seeds):
+            prev, folders = None, []
+            for step in row.steps:
+                argv = step.argv(self.quick, seed, prev, self.overrides)
+                folder = self.root / "runs" / step.folder_name([*argv, str(self.data_dir)])
+                seconds, failed, reused = self.run_step(step, argv, folder, row.key)
+                result.seconds += seconds
+                result.commands.append(" ".join(["python -m", step.module, *argv]))
+                folders.append(folder)
+                if not reused:
+                    self.ran_seconds += seconds
+                    self.ran_expected += step.minutes[0 if self.quick else 1]
+                prev = folder
+                if failed:
+                    result.failed = failed
+                    return result
+            result.folders.append(folders)
+            try:
+                result.figures.append(row.read(folders))
+            except (OSError, ValueError, KeyError) as error:  # a folder without its files
+                result.figures.append(Figure(f"unreadable: {error}"))
+        self.expected_left = max(0.0, self.expected_left - expected)
+        return result
+
+    def run(self, report_id, rows):
+        """[Result per row], printing a line per row as it ends."""
+        results = []
+        self.progress = cli.Progress(len(rows), f"report {report_id}")
+        for i, row in enumerate(rows):
+            print(f"[{i + 1}/{len(rows)}] {report_id} {row.key}: {row.setting}", flush=True)
+            result = self.run_row(row, i, len(rows))
+            self.progress.close()
+            text, _, spread = result.summary()
+            elapsed = (time.monotonic() - self.started) / 60
+            print(f"  -> {text}{f' (seeds: {spread})' if spread else ''}; {elapsed:.1f} min so "
+                  f"far, about {self.estimate():.0f} min left", flush=True)
+            results.append(result)
+        return results

@@ -1,0 +1,114 @@
+"""A report's table side by side with ours: table.json, table.md and the plots, in
+saved_models/reports/ID/; and the README's Results section generated from those tables.
+
+Imports no TensorFlow: tables are rebuilt from the step folders' JSON files."""
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from app import plots, runs
+
+BEGIN, END = "<!-- reports:begin -->", "<!-- reports:end -->"
+COLUMNS = ["setting", "report", "ours", "change", "data", "epochs", "minutes", "folder"]
+
+
+def rows_of(results, root):
+    """table.json's rows: the report's setting and figure, ours, and where it came from."""
+    values = {r.row.key: r.summary()[1] for r in results}
+    rows = []
+    for result in results:
+        row, (text, value, spread) = result.row, result.summary()
+        first = result.figures[0] if result.figures else None
+        change = ""
+        base = values.get(row.against)
+        if row.against and value is not None and base is not None:
+            gain = (value - base) * (1 if row.higher else -1)
+            scale, unit = (100, " pts") if 0 <= abs(base) <= 1 and row.higher else (1, "")
+            change = (f"{'+' if gain >= 0 else '-'}{abs(gain) * scale:.1f}{unit} against "
+                      f"{row.against} ({'helps' if gain > 0 else 'does not help'})")
+        rows.append({"key": row.key, "setting": row.setting, "report": row.report,
+                     "ours": text, "value": value, "spread": spread,
+                     "values": [f.value for f in result.figures],
+                     "change": change, "data": first.data if first else "",
+                     "epochs": first.epochs if first else None,
+                     "minutes": round(result.seconds / 60, 1),
+                     "folder": [str(Path(f).relative_to(root)) for f in
+                                (result.folders[0] if result.folders else [])],
+                     "commands": result.commands, "failed": result.failed})
+    return rows
+
+
+def markdown(title, meta, rows):
+    """table.md: a heading, how it was measured, the table, the commands."""
+    lines = [f"### {title}", "", f"{meta['mode']}; {meta['seeds']} seed(s); measured "
+             f"{meta['date']} on {meta['machine']}; {meta['minutes']:.0f} minutes in all.", "",
+             "| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    for row in rows:
+        cells = {**row, "ours": row["ours"] + (f" (seeds {row['spread']})" if row["spread"]
+                                              else ""),
+                 "epochs": row["epochs"] if row["epochs"] is not None else "",
+                 "folder": ", ".join(f"`{f}`" for f in row["folder"])}
+        lines.append("| " + " | ".join(str(cells[c]).replace("|", "/") for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, root, path):
+    """figures.png: our value of every row that has one, as bars, the rows that a change is
+    measured against joined in ladder order."""
+    shown = [r for r in rows if r["value"] is not None]
+    if not shown:
+        return None
+    fig, ax = plots.subplots(figsize=(8, 0.35 * len(shown) + 1.2))
+    ax.barh(range(len(shown)), [r["value"] for r in shown], color="tab:blue")
+    ax.set_yticks(range(len(shown)), [r["key"] for r in shown], fontsize=8)
+    ax.invert_yaxis()
+    for i, row in enumerate(shown):
+        ax.text(row["value"], i, f" {row['value']:.4g}", va="center", fontsize=7)
+    ax.set(xlabel="our figure (accuracy, or MSE for regression rows)")
+    ax.grid(axis="x", alpha=0.3)
+    return plots.save(fig, path)
+
+
+def curves(results, path):
+    """curves.png: validation accuracy per epoch of every app.train row (seed 0)."""
+    from app.runs.table import Row, plot_histories
+
+    folders = [f[-1] for r in results for f in r.folders[:1]
+               if (f[-1] / "history.json").is_file()]
+    try:
+        return plot_histories([Row(f, {}, {"folder": f.name[:40]}) for f in folders],
+                              "val_accuracy", path)
+    except ValueError:  # no row recorded a validation accuracy (regression, searches)
+        return None
+
+
+def write(report_id, title, results, root, meta):
+    """table.json, table.md, figures.png and curves.png in root/ID; the paths written."""
+    out = Path(root) / report_id
+    out.mkdir(parents=True, exist_ok=True)
+    rows = rows_of(results, Path(root))
+    meta = {**meta, "report": report_id, "title": title,
+            "date": datetime.now().isoformat(timespec="minutes"),
+            "minutes": sum(r["minutes"] for r in rows)}
+    runs.write_json(out / "table.json", {**meta, "rows": rows})
+    runs.write_text(out / "table.md", markdown(title, meta, rows))
+    written = [out / "table.md", out / "table.json"]
+    for made in (plot(rows, root, out / "figures.png"), curves(results, out / "curves.png")):
+        written += [made] if made else []
+    return written
+
+
+def readme(root, path):
+    """Replace the README's text between BEGIN and END with every table.md under root."""
+    tables = sorted(Path(root).glob("*/table.md"))
+    if not tables:
+        raise ValueError(f"no table.md under {root}: run `python -m app.reports ID` first")
+    text = Path(path).read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{path} has no {BEGIN} ... {END} markers to write between")
+    body = "\n".join(t.read_text() for t in tables)
+    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
+                 lambda _: f"{BEGIN}\n{body}{END}", text, flags=re.S)
+    runs.write_text(path, new)
+    return tables

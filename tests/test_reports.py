@@ -1,0 +1,122 @@
+"""`python -m app.reports`: every row of every report runs a registered experiment or search
+space with flags that parse; a reproduction on tiny data writes a table whose rows name the
+experiments that ran; a reproduction stopped midway (Ctrl-C) resumes without retraining the rows
+that had finished; --readme writes the tables into the README between its markers."""
+
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from app.config import apply_overrides
+from app.experiments import EXPERIMENTS
+from app.reports import REPORTS, table
+from app.reports.runner import MARKER
+from tuning.spaces import SPACES
+
+ROOT = Path(__file__).parents[1]
+TINY = ["--quick", "--epochs", "1", "--limit", "64"]
+
+
+def flags(argv, name):
+    """The values of every `name` flag in argv."""
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == name]
+
+
+ALL_ROWS = [(i, row) for i, module in REPORTS.items() for row in module.ROWS]
+
+
+@pytest.mark.parametrize("report,row", ALL_ROWS, ids=[f"{i}-{r.key}" for i, r in ALL_ROWS])
+def test_every_row_runs_something_registered(report, row):
+    keys = [r.key for r in REPORTS[report].ROWS]
+    assert keys.count(row.key) == 1 and (not row.against or row.against in keys)
+    for quick in (True, False):
+        for step in row.steps:
+            argv = step.argv(quick, 0, "PREV")
+            if step.module == "app.train":
+                config = apply_overrides(EXPERIMENTS[argv[0]], flags(argv, "--set"))
+                config.validate()  # names and bounds: what app.train checks before work
+            elif step.module in ("tuning.search", "tuning.nested"):
+                space = SPACES[argv[0]]
+                names = {kv.partition("=")[0] for kv in flags(argv, "--hp")}
+                assert names <= _hp_names(space), names - _hp_names(space)
+            elif step.module in ("app.scratch", "app.baselines"):
+                assert argv[0] in importlib.import_module(f"{step.module}.__main__").COMMANDS
+            else:
+                assert step.module == "tuning.report" and argv[0] == "PREV"
+
+
+def _hp_names(space):
+    import keras_tuner
+
+    hp = keras_tuner.HyperParameters()
+    space.sample(hp)
+    return {p.name for p in hp.space}
+
+
+def reproduce(out, *argv, **kwargs):
+    return subprocess.run([sys.executable, "-m", "app.reports", *argv, "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900, **kwargs)
+
+
+def test_tiny_reproduction_writes_the_table(tmp_path):
+    done = reproduce(tmp_path, "004", "--rows", "fc_none", "fc_dropout", "elu_500", *TINY)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((tmp_path / "004" / "table.json").read_text())["rows"]
+    assert [r["key"] for r in rows] == ["elu_500", "fc_none", "fc_dropout"]  # report order
+    for row in rows:
+        (folder,) = row["folder"]
+        config = json.loads((tmp_path / folder / "config.json").read_text())["config"]
+        metrics = json.loads((tmp_path / folder / "metrics.json").read_text())
+        # The row names the registered experiment that ran, with the row's own settings.
+        assert config["name"] in EXPERIMENTS and config["epochs"] == 1 == row["epochs"]
+        assert metrics["epochs_run"] == 1
+        key = "loss" if config["dataset"] == "regression1d" else "accuracy"
+        assert row["value"] == pytest.approx(metrics[key])
+    assert rows[2]["change"].endswith(("(helps)", "(does not help)"))
+    assert json.loads((tmp_path / rows[2]["folder"][0] / "config.json").read_text()
+                      )["config"]["dropout"] == 0.5
+    assert (tmp_path / "004" / "figures.png").stat().st_size > 1000
+    assert "| FC 2 x 512 with dropout 0.5 |" in (tmp_path / "004" / "table.md").read_text()
+
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{table.BEGIN}\nSTALE-TEXT\n{table.END}\nrest\n")
+    assert reproduce(tmp_path, "--readme", str(readme)).returncode == 0
+    text = readme.read_text()
+    assert "STALE-TEXT" not in text and "### 004" in text and text.endswith(f"{table.END}\nrest\n")
+
+
+def test_stopped_reproduction_resumes_without_retraining(tmp_path):
+    argv = ["000", "--rows", "cifar_cnn", "cifar_cnn_std", *TINY]
+    proc = subprocess.Popen([sys.executable, "-m", "app.reports", *argv, "--out", str(tmp_path)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:  # until the second row's command is running
+        markers = list((tmp_path / "runs").glob(f"*/{MARKER}"))
+        logs = list((tmp_path / "runs").glob("*.log"))
+        if len(markers) == 1 and len(logs) == 2:
+            break
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the runner and its command
+    output = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 130, output[-2000:]
+    assert not (tmp_path / "000" / "table.json").exists()
+    (first,) = markers
+    log = first.parent.parent / f"{first.parent.name}.log"
+    before = first.stat().st_mtime_ns, log.read_text()
+
+    done = reproduce(tmp_path, *argv)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert (first.stat().st_mtime_ns, log.read_text()) == before  # not run again
+    rows = json.loads((tmp_path / "000" / "table.json").read_text())["rows"]
+    assert [r["key"] for r in rows] == ["cifar_cnn", "cifar_cnn_std"]
+    assert all(r["value"] is not None for r in rows)
+    assert len(list((tmp_path / "runs").glob(f"*/{MARKER}"))) == 2
