@@ -29,6 +29,9 @@ def parser():
     p.add_argument("--data-dir", default=os.environ.get("APP_DATA_DIR"),
                    help="root of local data laid out as ../shared/data (default: "
                    "$APP_DATA_DIR, else the built-in sample)")
+    p.add_argument("--data", choices=["auto", "dir", "tfds", "sample"],
+                   help="where the training commands read data (their --data; tfds downloads "
+                   "the full CIFAR-10 and MNIST)")
     p.add_argument("--out", default=ROOT, help=f"reports folder (default {ROOT})")
     p.add_argument("--seeds", type=int, default=1,
                    help="run every row with seeds 0..N-1; the table shows the median and range")
@@ -104,7 +107,7 @@ def run(argv):
         return 0
     mode = 0 if args.quick else 1
     total = sum(s.minutes[mode] for i in ids for r in rows[i] for s in r.steps) * args.seeds
-    overrides = {"epochs": args.epochs, "limit": args.limit}
+    overrides = {"epochs": args.epochs, "limit": args.limit, "data": args.data}
     runner = Runner(args.out, args.quick, args.data_dir, args.seeds, overrides, total)
     meta = {"mode": ("quick" if args.quick else "full") + "".join(
                 f", --{k} {v} on every command" for k, v in overrides.items() if v),

@@ -27,11 +27,11 @@ class Step:
     minutes: tuple = (1.0, 10.0)  # expected minutes here (2 cores): quick, full; for the ETA
     data_dir: bool = True  # the command takes --data-dir
     seeded: bool = True  # the command takes --seed
-    takes: tuple = ("epochs", "limit")  # which of the report command's --epochs, --limit it takes
+    takes: tuple = ("epochs", "limit", "data")  # the flags of app.reports it is given
 
     def argv(self, quick, seed, prev=None, overrides=None):
         """The command's flags (without --out and --data-dir); `overrides`: {"epochs": N,
-        "limit": N} from the report command, placed last so that they win."""
+        "limit": N, "data": SOURCE} from the report command, placed last so that they win."""
         args = [a.replace("{prev}", str(prev)) for a in self.args]
         extra = [a for k, v in (overrides or {}).items() if v and k in self.takes
                  for a in (f"--{k}", str(v))]

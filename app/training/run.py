@@ -8,7 +8,7 @@ which is what model.keras, best.keras and saved_model/ hold: they load with Kera
 still carry the optimizer's state to continue training. Workers other than the chief write in
 RUN/worker{N}/ (app/training/distribute.py); every worker resumes from RUN/resume/."""
 
-import os
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -163,7 +163,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         write=distribute.is_chief(strategy), on_epoch=run.write_history, data=data)
     del checkpoint  # the callback holds the arrays until they are restored
     history = resumable.fit(model, train_ds, val_ds, callbacks,
-                            verbose=2 if os.environ.get("CI") else "auto")
+                            # a line an epoch in logs and pipes; the progress bar on a terminal
+                            verbose="auto" if sys.stdout.isatty() else 2)
     run.write_history(history)
     plots.learning_curves(history, run / "learning_curves.png")
 
