@@ -12,6 +12,7 @@ Without --data-dir (or $APP_DATA_DIR) the commands train on the built-in sample.
 import argparse
 import os
 import platform
+import signal
 import sys
 
 from app import cli
@@ -77,6 +78,10 @@ def selected(args, ids):
     return rows, None
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     return cli.guarded(run, argv)
 
@@ -113,6 +118,7 @@ def run(argv):
                 f", --{k} {v} on every command" for k, v in overrides.items() if v),
             "seeds": args.seeds, "data_dir": args.data_dir or "the built-in sample",
             "machine": f"{os.cpu_count()} CPU cores ({platform.machine()})"}
+    signal.signal(signal.SIGTERM, interrupt)  # `kill` stops the running command as Ctrl-C does
     print(f"about {total:.0f} minutes expected ({meta['mode']}, {args.seeds} seed(s))")
     failed = False
     try:

@@ -7,6 +7,7 @@ again with the same --out, where app.train resumes from its checkpoint and tunin
 finished trials. Identical commands of two rows or two reports run once."""
 
 import dataclasses
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,17 @@ class Result:
                 f"{min(values):.4g}-{max(values):.4g}")
 
 
+def stop(child):
+    """Stop a running command as Ctrl-C would: app.train saves a checkpoint at the end of the
+    batch, tuning.search after its trial; a second Ctrl-C here makes it quit at once."""
+    child.send_signal(signal.SIGINT)
+    try:
+        child.wait()
+    except KeyboardInterrupt:
+        child.send_signal(signal.SIGINT)
+        child.wait()
+
+
 class Runner:
     def __init__(self, root, quick, data_dir, seeds, overrides, total_minutes):
         self.root, self.quick, self.data_dir = Path(root), quick, data_dir
@@ -75,13 +87,16 @@ class Runner:
         print(f"  {' '.join(['python', *command[1:]])}\n  log: {log_path}", flush=True)
         start = time.monotonic()
         with open(log_path, "ab") as log:
-            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            # A session of its own: a Ctrl-C reaches the command once, from here, whether it
+            # was typed or this process was sent SIGTERM (main turns that into a Ctrl-C).
+            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
             try:
                 while child.poll() is None:
                     self._tick(label, time.monotonic() - start)
                     time.sleep(0.5)
             except KeyboardInterrupt:
-                child.wait()  # the command got the Ctrl-C too: it saves and stops cleanly
+                stop(child)
                 raise
         seconds = round(time.monotonic() - start, 1)
         if child.returncode:
