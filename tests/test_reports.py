@@ -58,6 +58,19 @@ def _hp_names(space):
     return {p.name for p in hp.space}
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["9"], "report '9'"), ([], "no report"), (["001", "--rows", "nope"], "unknown rows nope"),
+    (["001", "--seeds", "0"], "--seeds 0"), (["001", "--limit", "-1"], "--limit -1"),
+    (["001", "--data-dir", "/nonexistent"], "is not a folder")])
+def test_bad_flags_are_one_line_errors(argv, message, tmp_path, capsys):
+    from app.reports.__main__ import main
+
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "fix:" in err.lower() and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
 def reproduce(out, *argv, **kwargs):
     return subprocess.run([sys.executable, "-m", "app.reports", *argv, "--out", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=900, **kwargs)
