@@ -66,16 +66,15 @@ def check(args):
 
 
 def selected(args, ids):
+    """{report: [rows]} and the keys of the rows to run (--rows), or an exit code."""
     rows = {i: REPORTS[i].ROWS for i in ids}
-    if args.rows:
-        known = {row.key for i in ids for row in rows[i]}
-        unknown = [k for k in args.rows if k not in known]
-        if unknown:
-            return None, cli.error(f"unknown rows {', '.join(unknown)}",
-                                   f"keys of the rows of {', '.join(ids)}",
-                                   "see `python -m app.reports ID --list`")
-        rows = {i: [r for r in rows[i] if r.key in args.rows] for i in ids}
-    return rows, None
+    known = {row.key for i in ids for row in rows[i]}
+    unknown = [k for k in args.rows or [] if k not in known]
+    if unknown:
+        return None, None, cli.error(f"unknown rows {', '.join(unknown)}",
+                                     f"keys of the rows of {', '.join(ids)}",
+                                     "see `python -m app.reports ID --list`")
+    return rows, set(args.rows or known), None
 
 
 def interrupt(signum, frame):
@@ -101,19 +100,22 @@ def run(argv):
         print(f"{args.readme}: Results from {', '.join(str(t) for t in tables)}")
         return 0
     ids = list(REPORTS) if args.report == "all" else [args.report]
-    rows, code = selected(args, ids)
+    rows, chosen, code = selected(args, ids)
     if code is not None:
         return code
     if args.list:
         for i in ids:
             print(REPORTS[i].TITLE)
             for row in rows[i]:
-                print(f"  {row.key:<18} {row.setting}")
+                if row.key in chosen:
+                    print(f"  {row.key:<18} {row.setting}")
         return 0
     mode = 0 if args.quick else 1
-    total = sum(s.minutes[mode] for i in ids for r in rows[i] for s in r.steps) * args.seeds
     overrides = {"epochs": args.epochs, "limit": args.limit, "data": args.data}
-    runner = Runner(args.out, args.quick, args.data_dir, args.seeds, overrides, total)
+    runner = Runner(args.out, args.quick, args.data_dir, args.seeds, overrides, 0)
+    runner.expected_left = total = sum(
+        s.minutes[mode] * runner.seeds_of(r) for i in ids for r in rows[i] if r.key in chosen
+        for s in r.steps)
     meta = {"mode": ("quick" if args.quick else "full") + "".join(
                 f", --{k} {v} on every command" for k, v in overrides.items() if v),
             "seeds": args.seeds, "data_dir": args.data_dir or "the built-in sample",
@@ -123,9 +125,10 @@ def run(argv):
     failed = False
     try:
         for i in ids:
-            results = runner.run(i, rows[i])
-            failed |= any(r.failed for r in results)
-            written = table.write(i, REPORTS[i].TITLE, results, args.out, meta)
+            results = runner.run(i, rows[i], chosen)
+            failed |= any(r.failed for r in results if r.row.key in chosen)
+            name = f"{i}-quick" if args.quick else i  # the two modes' tables side by side
+            written = table.write(name, REPORTS[i].TITLE, results, args.out, meta)
             print(f"report {i}: {', '.join(str(p) for p in written)}")
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to go on where it stopped",

@@ -109,16 +109,23 @@ class Runner:
             self.progress.update(self.progress_done, f"{label}: {seconds / 60:.1f} min; about "
                                  f"{self.estimate():.0f} min left")
 
-    def run_row(self, row, done, total):
-        """The Result of one row over every seed."""
+    def seeds_of(self, row):
+        return max(self.seeds, 1 if self.quick else row.seeds)
+
+    def run_row(self, row, done, only_read=False):
+        """The Result of one row over every seed; only_read: run nothing, read what finished."""
         self.progress_done = done
         result = Result(row)
-        expected = sum(step.minutes[0 if self.quick else 1] for step in row.steps) * self.seeds
-        for seed in range(self.seeds):
+        seeds = self.seeds_of(row)
+        expected = sum(step.minutes[0 if self.quick else 1] for step in row.steps) * seeds
+        for seed in range(seeds):
             prev, folders = None, []
             for step in row.steps:
                 argv = step.argv(self.quick, seed, prev, self.overrides)
                 folder = self.root / "runs" / step.folder_name([*argv, str(self.data_dir)])
+                if only_read and not (folder / MARKER).is_file():
+                    result.failed = "not run yet (--rows left it out)"
+                    return result
                 seconds, failed, reused = self.run_step(step, argv, folder, row.key)
                 result.seconds += seconds
                 result.commands.append(" ".join(["python -m", step.module, *argv]))
@@ -138,13 +145,17 @@ class Runner:
         self.expected_left = max(0.0, self.expected_left - expected)
         return result
 
-    def run(self, report_id, rows):
-        """[Result per row], printing a line per row as it ends."""
+    def run(self, report_id, rows, chosen):
+        """[Result per row], printing a line per row as it ends: the rows whose key is in
+        `chosen` run, the others are only read (their finished commands)."""
         results = []
         self.progress = cli.Progress(len(rows), f"report {report_id}")
         for i, row in enumerate(rows):
+            if row.key not in chosen:
+                results.append(self.run_row(row, i, only_read=True))
+                continue
             print(f"[{i + 1}/{len(rows)}] {report_id} {row.key}: {row.setting}", flush=True)
-            result = self.run_row(row, i, len(rows))
+            result = self.run_row(row, i)
             self.progress.close()
             text, _, spread = result.summary()
             elapsed = (time.monotonic() - self.started) / 60

@@ -41,7 +41,8 @@ def rows_of(results, root):
 
 def markdown(title, meta, rows):
     """table.md: a heading, how it was measured, the table, the commands."""
-    lines = [f"### {title}", "", f"{meta['mode']}; {meta['seeds']} seed(s); measured "
+    lines = [f"### {title}", "", f"{meta['mode']}; {meta['seeds']} seed(s) (more where a row "
+             f"says so); measured "
              f"{meta['date']} on {meta['machine']}; {meta['minutes']:.0f} minutes in all.", "",
              "| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     for row in rows:
