@@ -5,6 +5,7 @@ that had finished; --readme writes the tables into the README between its marker
 
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -36,6 +37,7 @@ def test_every_row_runs_something_registered(report, row):
     assert keys.count(row.key) == 1 and (not row.against or row.against in keys)
     for quick in (True, False):
         for step in row.steps:
+            _parses(step, step.argv(quick, 0, "PREV", OVERRIDES))
             argv = step.argv(quick, 0, "PREV")
             if step.module == "app.train":
                 config = apply_overrides(EXPERIMENTS[argv[0]], flags(argv, "--set"))
@@ -48,6 +50,19 @@ def test_every_row_runs_something_registered(report, row):
                 assert argv[0] in importlib.import_module(f"{step.module}.__main__").COMMANDS
             else:
                 assert step.module == "tuning.report" and argv[0] == "PREV"
+
+
+OVERRIDES = {"epochs": 1, "limit": 64, "data": "sample"}  # every flag of app.reports' own
+
+
+def _parses(step, argv):
+    """The command's own parser takes the row's flags as the runner passes them (a typo would
+    otherwise surface hours into a reproduction, as that command's exit 2)."""
+    module, args = step.module, [*argv, "--out", "OUT", "--data-dir", "DATA"]
+    if module in ("app.scratch", "app.baselines"):  # a subcommand: its module's parser
+        commands = importlib.import_module(f"{module}.__main__").COMMANDS
+        module, args = commands[argv[0]][1].partition(":")[0], args[1:]
+    importlib.import_module(module).parser().parse_args(args)
 
 
 def _hp_names(space):
@@ -79,7 +94,8 @@ def reproduce(out, *argv, **kwargs):
 def test_tiny_reproduction_writes_the_table(tmp_path):
     done = reproduce(tmp_path, "004", "--rows", "fc_none", "fc_dropout", "elu_500", *TINY)
     assert done.returncode == 0, done.stderr[-3000:]
-    rows = json.loads((tmp_path / "004-quick" / "table.json").read_text())["rows"]
+    tables = tmp_path / "004-quick-epochs1-limit64"  # a smoke run's: not the measured table's
+    rows = json.loads((tables / "table.json").read_text())["rows"]
     ran = [r for r in rows if not r["failed"]]
     assert [r["key"] for r in ran] == ["elu_500", "fc_none", "fc_dropout"]  # report order
     # The other rows are in the table too, as not run.
@@ -98,11 +114,13 @@ def test_tiny_reproduction_writes_the_table(tmp_path):
     assert rows[2]["change"].endswith(("(helps)", "(does not help)"))
     assert json.loads((tmp_path / rows[2]["folder"][0] / "config.json").read_text()
                       )["config"]["dropout"] == 0.5
-    assert (tmp_path / "004-quick" / "figures.png").stat().st_size > 1000
-    assert "| FC 2 x 512 with dropout 0.5 |" in (tmp_path / "004-quick" / "table.md").read_text()
+    assert (tables / "figures.png").stat().st_size > 1000
+    assert "| FC 2 x 512 with dropout 0.5 |" in (tables / "table.md").read_text()
 
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{table.BEGIN}\nSTALE-TEXT\n{table.END}\nrest\n")
+    assert reproduce(tmp_path, "--readme", str(readme)).returncode == 2  # smoke tables only
+    shutil.copytree(tables, tmp_path / "004-quick")  # as a measured --quick run writes it
     assert reproduce(tmp_path, "--readme", str(readme)).returncode == 0
     text = readme.read_text()
     assert "STALE-TEXT" not in text and "### 004" in text and text.endswith(f"{table.END}\nrest\n")
@@ -124,7 +142,7 @@ def test_stopped_reproduction_resumes_without_retraining(tmp_path):
     proc.terminate()  # `kill`: the runner stops its command as Ctrl-C would, and exits
     output = proc.communicate(timeout=300)[0]
     assert proc.returncode == 130, output[-2000:]
-    assert not (tmp_path / "000-quick" / "table.json").exists()
+    assert not (tmp_path / "000-quick-epochs1-limit64" / "table.json").exists()
     (first,) = markers
     log = first.parent.parent / f"{first.parent.name}.log"
     before = first.stat().st_mtime_ns, log.read_text()
@@ -132,7 +150,7 @@ def test_stopped_reproduction_resumes_without_retraining(tmp_path):
     done = reproduce(tmp_path, *argv)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (first.stat().st_mtime_ns, log.read_text()) == before  # not run again
-    rows = json.loads((tmp_path / "000-quick" / "table.json").read_text())["rows"]
+    rows = json.loads((tmp_path / "000-quick-epochs1-limit64" / "table.json").read_text())["rows"]
     rows = [r for r in rows if r["key"] in ("cifar_cnn", "cifar_cnn_std")]
     assert len(rows) == 2
     assert all(r["value"] is not None for r in rows)

@@ -77,6 +77,13 @@ def selected(args, ids):
     return rows, set(args.rows or known), None
 
 
+def table_name(report, quick, overrides):
+    """The folder of a table: ID (full), ID-quick, and a suffix for any --epochs, --limit or
+    --data, so that a smoke run never replaces a measured table (nor reaches the README)."""
+    suffix = "".join(f"-{k}{v}" for k, v in overrides.items() if v)
+    return f"{report}{'-quick' if quick else ''}{suffix}"
+
+
 def interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -112,7 +119,7 @@ def run(argv):
         return 0
     mode = 0 if args.quick else 1
     overrides = {"epochs": args.epochs, "limit": args.limit, "data": args.data}
-    runner = Runner(args.out, args.quick, args.data_dir, args.seeds, overrides, 0)
+    runner = Runner(args.out, args.quick, args.data_dir, args.seeds, overrides)
     runner.expected_left = total = sum(
         s.minutes[mode] * runner.seeds_of(r) for i in ids for r in rows[i] if r.key in chosen
         for s in r.steps)
@@ -127,7 +134,7 @@ def run(argv):
         for i in ids:
             results = runner.run(i, rows[i], chosen)
             failed |= any(r.failed for r in results if r.row.key in chosen)
-            name = f"{i}-quick" if args.quick else i  # the two modes' tables side by side
+            name = table_name(i, args.quick, overrides)
             written = table.write(name, REPORTS[i].TITLE, results, args.out, meta)
             print(f"report {i}: {', '.join(str(p) for p in written)}")
     except KeyboardInterrupt:

@@ -8,7 +8,7 @@ TITLE = "000: MLP, SVM and the CIFAR-10 CNN ladder"
 
 ROWS = [
     Row("circles", "tanh MLP on circles: manual backprop against a framework's layers",
-        "test error falls to about 0.15; the framework versions give similar results",
+        "test error falls to 'about 0.15%'; the framework versions give similar results",
         (Step("app.scratch", ("circles",), minutes=(0.5, 0.5), takes=("epochs",)),), circles),
     Row("svm", "SVM kernels on circles: linear, polynomial, RBF",
         "linear and degree-1 fail; polynomial works from degree 6",

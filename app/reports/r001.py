@@ -40,7 +40,8 @@ ROWS = [
         (Step("app.scratch", ("gradcheck",), quick=("--limit", "2000"), minutes=(0.4, 1.0),
               takes=("epochs", "limit")),),
         gradcheck),
-    Row("mnist_cnn", "MNIST CNN (624,202 parameters)", "97% validation at epoch 2",
+    Row("mnist_cnn", "MNIST CNN (624,202 parameters; ours Adam, cosine, 6 epochs, the report's "
+        "SGD 0.01, 10)", "97% validation at epoch 2",
         (train("mnist_cnn", quick=("--epochs", "2", "--limit", "6000"), minutes=(1.5, 25.0)),),
         metric()),
     Row("mnist_cnn_light", "light MNIST CNN (25,258 parameters)",

@@ -28,6 +28,10 @@ class Step:
     data_dir: bool = True  # the command takes --data-dir
     seeded: bool = True  # the command takes --seed
     takes: tuple = ("epochs", "limit", "data")  # the flags of app.reports it is given
+    # --seed S also makes TensorFlow's ops deterministic (the same weights on a rerun); a step
+    # whose claim is a time sets it False and gets --set seed=S: the same split, initial
+    # weights and batch order, with the fastest kernels.
+    deterministic: bool = True
 
     def argv(self, quick, seed, prev=None, overrides=None):
         """The command's flags (without --out and --data-dir); `overrides`: {"epochs": N,
@@ -35,18 +39,34 @@ class Step:
         args = [a.replace("{prev}", str(prev)) for a in self.args]
         extra = [a for k, v in (overrides or {}).items() if v and k in self.takes
                  for a in (f"--{k}", str(v))]
-        return [*args, *(self.quick if quick else self.full), *extra,
-                *(["--seed", str(seed)] if self.seeded else [])]
+        seeded = (["--seed", str(seed)] if self.deterministic else ["--set", f"seed={seed}"]) \
+            if self.seeded else []
+        return [*args, *(self.quick if quick else self.full), *extra, *seeded]
 
-    def folder_name(self, argv):
+    def folder_name(self, argv, data):
         """A readable name that changes with every flag of `argv` (the previous step's folder
-        included): identical commands of two rows or two reports share one folder, and a
-        changed flag never reuses a stale result."""
+        by its name, itself such a name) and with `data`, the data root's absolute path:
+        identical commands of two rows or two reports share one folder, and a changed flag or
+        data root never reuses a stale result."""
         words = [self.module.split(".")[-1], *(Path(a).name if "/" in a else a for a in argv)]
-        shown = [w.lstrip("-") for w in words[:-1] if w not in ("--set", "--hp")]
+        shown = [w.lstrip("-") for w in words if w not in ("--set", "--hp")]
         slug = re.sub(r"[^A-Za-z0-9.=_-]+", "_", "-".join(shown))[:72].strip("_-")
-        digest = hashlib.sha1("\0".join(words).encode()).hexdigest()[:8]
+        digest = hashlib.sha1("\0".join([*words, data]).encode()).hexdigest()[:8]
         return f"{slug}-{digest}"
+
+    def registered(self, argv):
+        """What the command reads from the registries (the experiment's Config, the search
+        space's base Config): recorded in the step's marker, so that a changed registry
+        runs the step again instead of reusing its result."""
+        from app.experiments import EXPERIMENTS
+        from tuning.spaces import SPACES
+
+        name = argv[0] if argv else ""
+        if self.module == "app.train" and name in EXPERIMENTS:
+            return repr(EXPERIMENTS[name])
+        if self.module.startswith("tuning.") and name in SPACES:
+            return repr(SPACES[name].base())
+        return ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -36,11 +36,13 @@ class Result:
         values when there are several."""
         if self.failed:
             return f"failed: {self.failed}", None, ""
-        values = [f.value for f in self.figures if f.value is not None]
-        if len(values) < 2:
-            return self.figures[0].text, (values or [None])[0], ""
+        valued = [f for f in self.figures if f.value is not None]
+        if len(valued) < 2:  # the text and value of one seed, not one's text and another's value
+            shown = (valued or self.figures)[0]
+            return shown.text, shown.value, ""
+        values = [f.value for f in valued]
         median = statistics.median_low(values)
-        text = self.figures[values.index(median)].text
+        text = valued[values.index(median)].text
         return (f"{text} (median of {len(values)} seeds)", median,
                 f"{min(values):.4g}-{max(values):.4g}")
 
@@ -57,10 +59,11 @@ def stop(child):
 
 
 class Runner:
-    def __init__(self, root, quick, data_dir, seeds, overrides, total_minutes):
+    def __init__(self, root, quick, data_dir, seeds, overrides):
         self.root, self.quick, self.data_dir = Path(root), quick, data_dir
+        self.data = str(Path(data_dir).resolve()) if data_dir else "the built-in sample"
         self.seeds, self.overrides = seeds, overrides
-        self.expected_left = total_minutes  # minutes the rows still to run are expected to take
+        self.expected_left = 0.0  # minutes the rows still to run are expected to take
         self.started, self.ran_expected, self.ran_seconds = time.monotonic(), 0.0, 0.0
         self.progress = None
 
@@ -78,7 +81,8 @@ class Runner:
         """(seconds, "" or what failed, reused) of one step; a step whose marker records this
         same command is reused, not run."""
         command = self.command(step, argv, folder)
-        key = {"module": step.module, "argv": argv, "data_dir": str(self.data_dir or "")}
+        key = {"module": step.module, "argv": argv, "data_dir": self.data,
+               "registered": step.registered(argv)}
         marker = runs.read_json(folder / MARKER) if (folder / MARKER).is_file() else None
         if marker and {k: marker.get(k) for k in key} == key:
             return marker["seconds"], "", True
@@ -122,7 +126,7 @@ class Runner:
             prev, folders = None, []
             for step in row.steps:
                 argv = step.argv(self.quick, seed, prev, self.overrides)
-                folder = self.root / "runs" / step.folder_name([*argv, str(self.data_dir)])
+                folder = self.root / "runs" / step.folder_name(argv, self.data)
                 if only_read and not (folder / MARKER).is_file():
                     result.failed = "not run yet (--rows left it out)"
                     return result
@@ -142,7 +146,8 @@ class Runner:
                 result.figures.append(row.read(folders))
             except (OSError, ValueError, KeyError) as error:  # a folder without its files
                 result.figures.append(Figure(f"unreadable: {error}"))
-        self.expected_left = max(0.0, self.expected_left - expected)
+        if not only_read:  # the expected total counts only the rows chosen to run
+            self.expected_left = max(0.0, self.expected_left - expected)
         return result
 
     def run(self, report_id, rows, chosen):

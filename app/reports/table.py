@@ -54,9 +54,8 @@ def markdown(title, meta, rows):
     return "\n".join(lines) + "\n"
 
 
-def plot(rows, root, path):
-    """figures.png: our value of every row that has one, as bars, the rows that a change is
-    measured against joined in ladder order."""
+def plot(rows, path):
+    """figures.png: our value of every row that has one, as bars in the report's order."""
     shown = [r for r in rows if r["value"] is not None]
     if not shown:
         return None
@@ -72,13 +71,17 @@ def plot(rows, root, path):
 
 
 def curves(results, path):
-    """curves.png: validation accuracy per epoch of every app.train row (seed 0)."""
+    """curves.png: validation accuracy per epoch of every app.train row (seed 0), labelled by
+    row key; rows that share a command (one folder) are drawn once."""
     from app.runs.table import Row, plot_histories
 
-    folders = [f[-1] for r in results for f in r.folders[:1]
-               if (f[-1] / "history.json").is_file()]
+    labels = {}
+    for result in results:
+        for folders in result.folders[:1]:
+            if (folders[-1] / "history.json").is_file():
+                labels.setdefault(folders[-1], result.row.key)
     try:
-        return plot_histories([Row(f, {}, {"folder": f.name[:40]}) for f in folders],
+        return plot_histories([Row(f, {}, {"folder": key}) for f, key in labels.items()],
                               "val_accuracy", path)
     except ValueError:  # no row recorded a validation accuracy (regression, searches)
         return None
@@ -89,20 +92,25 @@ def write(report_id, title, results, root, meta):
     out = Path(root) / report_id
     out.mkdir(parents=True, exist_ok=True)
     rows = rows_of(results, Path(root))
+    # Rows sharing their commands (001's init_ and table_ rows, 002's top5 and cifar_cnn) ran
+    # them once: their time counts once.
+    seconds = {tuple(r.commands): r.seconds for r in results}
     meta = {**meta, "report": report_id, "title": title,
             "date": datetime.now().isoformat(timespec="minutes"),
-            "minutes": sum(r["minutes"] for r in rows)}
+            "minutes": round(sum(seconds.values()) / 60, 1)}
     runs.write_json(out / "table.json", {**meta, "rows": rows})
     runs.write_text(out / "table.md", markdown(title, meta, rows))
     written = [out / "table.md", out / "table.json"]
-    for made in (plot(rows, root, out / "figures.png"), curves(results, out / "curves.png")):
+    for made in (plot(rows, out / "figures.png"), curves(results, out / "curves.png")):
         written += [made] if made else []
     return written
 
 
 def readme(root, path):
     """Replace the README's text between BEGIN and END with every table.md under root."""
-    tables = sorted(Path(root).glob("*/table.md"))
+    # The full and quick tables of each report, not those of runs with --epochs, --limit, --data.
+    tables = sorted(t for t in Path(root).glob("*/table.md")
+                    if re.fullmatch(r"\d{3}(-quick)?", t.parent.name))
     if not tables:
         raise ValueError(f"no table.md under {root}: run `python -m app.reports ID` first")
     text = Path(path).read_text()
