@@ -117,12 +117,10 @@ def run(argv):
                 if row.key in chosen:
                     print(f"  {row.key:<18} {row.setting}")
         return 0
-    mode = 0 if args.quick else 1
     overrides = {"epochs": args.epochs, "limit": args.limit, "data": args.data}
     runner = Runner(args.out, args.quick, args.data_dir, args.seeds, overrides)
-    runner.expected_left = total = sum(
-        s.minutes[mode] * runner.seeds_of(r) for i in ids for r in rows[i] if r.key in chosen
-        for s in r.steps)
+    runner.expected_left = total = runner.pending_minutes(
+        [r for i in ids for r in rows[i] if r.key in chosen])
     meta = {"mode": ("quick" if args.quick else "full") + "".join(
                 f", --{k} {v} on every command" for k, v in overrides.items() if v),
             "seeds": args.seeds, "data_dir": args.data_dir or "the built-in sample",

@@ -24,8 +24,16 @@ def ladder(claims):
     settings = ["baseline: SGD 0.1, batch 128", "+ per-channel standardization",
                 "+ random crop and horizontal flip", "+ momentum 0.9 and a schedule",
                 "+ dropout 0.5 before the dense layers", "+ batchnorm after each convolution"]
-    return [Row(name, setting, claim, (cifar(name),), metric(), against=previous)
+    return [Row(name, setting, claim, (cifar(name),), metric(), against=previous,
+                why=WHY.get(name, ""))
             for name, setting, claim, previous in zip(rungs, settings, claims, ["", *rungs])]
+
+
+# Why a rung may not help in a short run: what it fixes shows only once the rung below overfits
+# (report 000: after 6-7 epochs on 50,000 images), or it needs more steps to settle.
+WHY = {"cifar_cnn_aug": "harder examples slow the first epochs; it pays once the net overfits",
+       "cifar_cnn_dropout": "dropout slows fitting; it pays once the net overfits",
+       "cifar_cnn_bn": "its rate (0.05) and batch statistics need more epochs to settle"}
 
 
 ROWS = [

@@ -90,6 +90,7 @@ class Row:
     against: str = ""  # the key of the row this one changes (a ladder rung): its gain is shown
     higher: bool = True  # a larger value is better (accuracy); False for a loss or an error
     seeds: int = 1  # seeds 0..N-1 in the full mode at least (a claim of ours: 3)
+    why: str = ""  # shown when the change against `against` does not help: the likely reason
 
 
 def train(*args, quick=("--epochs", "2", "--limit", "2000"), full=(), minutes=(1.0, 10.0)):
@@ -98,9 +99,11 @@ def train(*args, quick=("--epochs", "2", "--limit", "2000"), full=(), minutes=(1
 
 
 def _data(folder):
-    data = (read_json(folder / "config.json") or {}).get("data") or {}
+    """"cifar10 (dir): 4,653 train, 517 val, 1,017 test": the data set, its source, sizes."""
+    meta = read_json(folder / "config.json") or {}
+    data, dataset = meta.get("data") or {}, (meta.get("config") or {}).get("dataset", "")
     sizes = [f"{data[k]:,} {k}" for k in ("train", "val", "validation", "test") if data.get(k)]
-    source = str(data.get("source", "")).split(":")[0]
+    source = f"{dataset} ({str(data.get('source', '')).split(':')[0]})"
     return f"{source}: {', '.join(sizes)}" if sizes else source
 
 

@@ -77,14 +77,38 @@ class Runner:
         scale = (self.ran_seconds / 60) / self.ran_expected if self.ran_expected > 0.05 else 1
         return self.expected_left * scale
 
+    def key(self, step, argv):
+        """What a step's marker must hold for the step to be reused."""
+        return {"module": step.module, "argv": argv, "data_dir": self.data,
+                "registered": step.registered(argv)}
+
+    def finished(self, step, argv, folder):
+        """The marker of this same step in `folder`, or None."""
+        marker = runs.read_json(folder / MARKER) if (folder / MARKER).is_file() else None
+        key = self.key(step, argv)
+        return marker if marker and {k: marker.get(k) for k in key} == key else None
+
+    def plan(self, row, seed):
+        """(step, argv, folder) of each step of `row` for `seed`, in order."""
+        prev = None
+        for step in row.steps:
+            argv = step.argv(self.quick, seed, prev, self.overrides)
+            prev = self.root / "runs" / step.folder_name(argv, self.data)
+            yield step, argv, prev
+
+    def pending_minutes(self, rows):
+        """Expected minutes of the steps of `rows` that have not finished yet."""
+        mode = 0 if self.quick else 1
+        return sum(step.minutes[mode] for row in rows for seed in range(self.seeds_of(row))
+                   for step, argv, folder in self.plan(row, seed)
+                   if not self.finished(step, argv, folder))
+
     def run_step(self, step, argv, folder, label):
         """(seconds, "" or what failed, reused) of one step; a step whose marker records this
         same command is reused, not run."""
         command = self.command(step, argv, folder)
-        key = {"module": step.module, "argv": argv, "data_dir": self.data,
-               "registered": step.registered(argv)}
-        marker = runs.read_json(folder / MARKER) if (folder / MARKER).is_file() else None
-        if marker and {k: marker.get(k) for k in key} == key:
+        key = self.key(step, argv)
+        if marker := self.finished(step, argv, folder):
             return marker["seconds"], "", True
         folder.parent.mkdir(parents=True, exist_ok=True)
         log_path = folder.parent / f"{folder.name}.log"
@@ -120,14 +144,10 @@ class Runner:
         """The Result of one row over every seed; only_read: run nothing, read what finished."""
         self.progress_done = done
         result = Result(row)
-        seeds = self.seeds_of(row)
-        expected = sum(step.minutes[0 if self.quick else 1] for step in row.steps) * seeds
-        for seed in range(seeds):
-            prev, folders = None, []
-            for step in row.steps:
-                argv = step.argv(self.quick, seed, prev, self.overrides)
-                folder = self.root / "runs" / step.folder_name(argv, self.data)
-                if only_read and not (folder / MARKER).is_file():
+        for seed in range(self.seeds_of(row)):
+            folders = []
+            for step, argv, folder in self.plan(row, seed):
+                if only_read and not self.finished(step, argv, folder):
                     result.failed = "not run yet (--rows left it out)"
                     return result
                 seconds, failed, reused = self.run_step(step, argv, folder, row.key)
@@ -135,9 +155,10 @@ class Runner:
                 result.commands.append(" ".join(["python -m", step.module, *argv]))
                 folders.append(folder)
                 if not reused:
+                    expected = step.minutes[0 if self.quick else 1]
                     self.ran_seconds += seconds
-                    self.ran_expected += step.minutes[0 if self.quick else 1]
-                prev = folder
+                    self.ran_expected += expected
+                    self.expected_left = max(0.0, self.expected_left - expected)
                 if failed:
                     result.failed = failed
                     return result
@@ -146,8 +167,6 @@ class Runner:
                 result.figures.append(row.read(folders))
             except (OSError, ValueError, KeyError) as error:  # a folder without its files
                 result.figures.append(Figure(f"unreadable: {error}"))
-        if not only_read:  # the expected total counts only the rows chosen to run
-            self.expected_left = max(0.0, self.expected_left - expected)
         return result
 
     def run(self, report_id, rows, chosen):

@@ -27,6 +27,8 @@ def rows_of(results, root):
             scale, unit = (100, " pts") if 0 <= abs(base) <= 1 and row.higher else (1, "")
             change = (f"{'+' if gain >= 0 else '-'}{abs(gain) * scale:.1f}{unit} against "
                       f"{row.against} ({'helps' if gain > 0 else 'does not help'})")
+            if gain <= 0 and row.why:
+                change += f": {row.why}"
         rows.append({"key": row.key, "setting": row.setting, "report": row.report,
                      "ours": text, "value": value, "spread": spread,
                      "values": [f.value for f in result.figures],
