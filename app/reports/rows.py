@@ -102,7 +102,9 @@ def _data(folder):
     """"cifar10 (dir): 4,653 train, 517 val, 1,017 test": the data set, its source, sizes."""
     meta = read_json(folder / "config.json") or {}
     data, dataset = meta.get("data") or {}, (meta.get("config") or {}).get("dataset", "")
-    sizes = [f"{data[k]:,} {k}" for k in ("train", "val", "validation", "test") if data.get(k)]
+    # A source's own validation split both validates and is held out (cats vs dogs): once.
+    keys = ("train", "val", "test") if "val" in data else ("train", "validation", "test")
+    sizes = [f"{data[k]:,} {k}" for k in keys if data.get(k)]
     source = f"{dataset} ({str(data.get('source', '')).split(':')[0]})"
     return f"{source}: {', '.join(sizes)}" if sizes else source
 
