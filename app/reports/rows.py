@@ -62,11 +62,10 @@ class Step:
         from tuning.spaces import SPACES
 
         name = argv[0] if argv else ""
-        if self.module == "app.train" and name in EXPERIMENTS:
-            return repr(EXPERIMENTS[name])
-        if self.module.startswith("tuning.") and name in SPACES:
-            return repr(SPACES[name].base())
-        return ""
+        config = EXPERIMENTS.get(name) if self.module == "app.train" else \
+            SPACES[name].base() if self.module.startswith("tuning.") and name in SPACES else None
+        # Every setting, not the description: rewording it changes no result.
+        return repr(dataclasses.replace(config, description="")) if config else ""
 
 
 @dataclasses.dataclass(frozen=True)
