@@ -137,10 +137,9 @@ COMMANDS = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def fresh_commands(trained, tmp_path_factory):
-    """{run name: (exit codes, stderr, folder)}: `python -m app.predict RUN` and
-    `python -m app.inspect RUN errors` on every image run, in a new process per run (not the
-    one that trained it), two processes at a time (most of each is importing TensorFlow, on
-    one core)."""
+    """{run name: (exit codes, stderr of its process, folder)}: `python -m app.predict RUN`
+    and `python -m app.inspect RUN errors` on every image run, in fresh processes (not the one
+    that trained it)."""
     folder = tmp_path_factory.mktemp("commands")
     jobs = {}
     for name in IMAGE_RUNS:
@@ -158,15 +157,21 @@ def fresh_commands(trained, tmp_path_factory):
              "--out", str(folder / name / "submission.csv")],
             ["app.inspect", str(out), "errors", "--out", str(folder / name / "inspect")]]
 
-    def run(name):
-        done = subprocess.run([sys.executable, "-c", COMMANDS, json.dumps(jobs[name])],
-                              cwd=ROOT, capture_output=True, text=True, timeout=600)
+    def run(names):
+        argvs = [argv for name in names for argv in jobs[name]]
+        done = subprocess.run([sys.executable, "-c", COMMANDS, json.dumps(argvs)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=900)
         codes = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 \
-            else [done.returncode]
-        return codes, done.stderr, folder / name
+            else [done.returncode] * len(argvs)
+        return {name: (codes[2 * i:2 * i + 2], done.stderr, folder / name)
+                for i, name in enumerate(names)}
 
+    # Two fresh processes (one a core), each running its half of the runs' commands in turn:
+    # none of them is the process that trained, and TensorFlow is imported twice, not 36 times.
+    names = list(jobs)
     with ThreadPoolExecutor(2) as pool:
-        return dict(zip(jobs, pool.map(run, jobs)))
+        return {k: v for part in pool.map(run, [names[0::2], names[1::2]])
+                for k, v in part.items()}
 
 
 @pytest.mark.parametrize("name", IMAGE_RUNS)
