@@ -67,6 +67,11 @@ class Runner:
         self.started, self.ran_expected, self.ran_seconds = time.monotonic(), 0.0, 0.0
         self.progress = None
 
+    @property
+    def mode(self):
+        """The index of this mode's figure in a Step's (quick, full) pairs."""
+        return 0 if self.quick else 1
+
     def command(self, step, argv, folder):
         data = ["--data-dir", str(self.data_dir)] if self.data_dir and step.data_dir else []
         return [sys.executable, "-m", step.module, *argv, "--out", str(folder), *data]
@@ -82,10 +87,9 @@ class Runner:
         return {"module": step.module, "argv": argv, "data_dir": self.data,
                 "registered": step.registered(argv)}
 
-    def finished(self, step, argv, folder):
-        """The marker of this same step in `folder`, or None."""
-        marker = runs.read_json(folder / MARKER) if (folder / MARKER).is_file() else None
-        key = self.key(step, argv)
+    def finished(self, key, folder):
+        """The marker in `folder` of the step that `key` describes, or None."""
+        marker = runs.read_json(folder / MARKER)  # None when the step never finished
         return marker if marker and {k: marker.get(k) for k in key} == key else None
 
     def plan(self, row, seed):
@@ -98,17 +102,16 @@ class Runner:
 
     def pending_minutes(self, rows):
         """Expected minutes of the steps of `rows` that have not finished yet."""
-        mode = 0 if self.quick else 1
-        return sum(step.minutes[mode] for row in rows for seed in range(self.seeds_of(row))
+        return sum(step.minutes[self.mode] for row in rows for seed in range(self.seeds_of(row))
                    for step, argv, folder in self.plan(row, seed)
-                   if not self.finished(step, argv, folder))
+                   if not self.finished(self.key(step, argv), folder))
 
     def run_step(self, step, argv, folder, label):
         """(seconds, "" or what failed, reused) of one step; a step whose marker records this
         same command is reused, not run."""
         command = self.command(step, argv, folder)
         key = self.key(step, argv)
-        if marker := self.finished(step, argv, folder):
+        if marker := self.finished(key, folder):
             return marker["seconds"], "", True
         folder.parent.mkdir(parents=True, exist_ok=True)
         log_path = folder.parent / f"{folder.name}.log"
@@ -147,7 +150,7 @@ class Runner:
         for seed in range(self.seeds_of(row)):
             folders = []
             for step, argv, folder in self.plan(row, seed):
-                if only_read and not self.finished(step, argv, folder):
+                if only_read and not self.finished(self.key(step, argv), folder):
                     result.failed = "not run yet (--rows left it out)"
                     return result
                 seconds, failed, reused = self.run_step(step, argv, folder, row.key)
@@ -155,7 +158,7 @@ class Runner:
                 result.commands.append(" ".join(["python -m", step.module, *argv]))
                 folders.append(folder)
                 if not reused:
-                    expected = step.minutes[0 if self.quick else 1]
+                    expected = step.minutes[self.mode]
                     self.ran_seconds += seconds
                     self.ran_expected += expected
                     self.expected_left = max(0.0, self.expected_left - expected)
