@@ -1,5 +1,8 @@
 """Keras app vs plain PyTorch, in one run: `python bench/compare.py [--rounds 2] [MODEL ...]`.
 
+Each model trains at the batch size its experiment uses (BATCH_SIZES; `--batch-size` sets one for
+all).
+
 Each side runs in its own process (so neither inherits the other's thread pools), interleaved
 round by round, and each model's best round counts: the machine is noisy. Also prints the
 machine's measured float32 matmul GFLOP/s and the roofline it implies for each model (training
@@ -17,7 +20,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SEED_MODELS = ("mnist_cnn", "cifar_cnn", "cats_dogs_cnn")
+# The three seed CNNs, then the nets of `mnist_fast`/`mnist_best` and `cats_dogs_plus` (issue 18).
+MODELS = ("mnist_cnn", "cifar_cnn", "cats_dogs_cnn", "mnist_fast_cnn", "small_xception")
+BATCH_SIZES = {"mnist_fast_cnn": 64, "small_xception": 32}  # the others: 128
 
 
 def matmul_gflops(n=2048, repeats=5):
@@ -45,6 +50,10 @@ def forward_flops(name):
         if isinstance(layer, keras.layers.Conv2D):
             kh, kw, cin, cout = layer.kernel.shape
             flops += 2 * kh * kw * cin * cout * np.prod(layer.output.shape[1:3])
+        elif isinstance(layer, keras.layers.SeparableConv2D):  # depthwise, then 1x1 pointwise
+            kh, kw, cin, _ = layer.depthwise_kernel.shape
+            cout = layer.pointwise_kernel.shape[-1]
+            flops += 2 * (kh * kw + cout) * cin * np.prod(layer.output.shape[1:3])
         elif isinstance(layer, keras.layers.Dense):
             flops += 2 * np.prod(layer.kernel.shape)
     return int(flops)
@@ -57,18 +66,19 @@ def last_json(command):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("models", nargs="*", default=list(SEED_MODELS))
+    p.add_argument("models", nargs="*", default=list(MODELS))
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, help="one batch size for every model")
     p.add_argument("--set", action="append", default=[], help="speed setting for the app side")
     args = p.parse_args()
-    common = ["--steps", str(args.steps), "--batch-size", str(args.batch_size)]
+    batch = {m: args.batch_size or BATCH_SIZES.get(m, 128) for m in args.models}
     best = {(m, side): 0.0 for m in args.models for side in ("app", "torch")}
     settings = {}
     for round_ in range(args.rounds):
         for model in args.models:
             sets = [f"--set={s}" for s in args.set]
+            common = ["--steps", str(args.steps), "--batch-size", str(batch[model])]
             app = last_json([sys.executable, "-m", "app.bench", model, *common, *sets])
             torch = last_json([sys.executable, "bench/torch_reference.py", model, *common])
             settings = app["settings"] | {"backend": app["backend"]}
@@ -77,14 +87,15 @@ def main():
             print(f"round {round_ + 1} {model:<14} app {app['images_per_second']:>7.1f}  "
                   f"torch {torch['images_per_second']:>7.1f} images/s", flush=True)
     gflops = matmul_gflops()
-    print(f"\n{date.today()}, batch {args.batch_size}, best of {args.rounds} rounds; "
+    print(f"\n{date.today()}, best of {args.rounds} rounds; "
           f"matmul peak {gflops:.0f} GFLOP/s; app settings {json.dumps(settings)}")
-    print("| model | app images/s | PyTorch images/s | ratio | roofline images/s |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| model | batch | app images/s | PyTorch images/s | ratio | roofline images/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for model in args.models:
         roofline = gflops * 1e9 / (3 * forward_flops(model))
         app, torch = best[model, "app"], best[model, "torch"]
-        print(f"| {model} | {app:,.0f} | {torch:,.0f} | {app / torch:.2f} | {roofline:,.0f} |")
+        print(f"| {model} | {batch[model]} | {app:,.0f} | {torch:,.0f} | {app / torch:.2f} | "
+              f"{roofline:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -34,11 +34,21 @@ def test_training_flops_count_convolutions_and_dense_layers():
     assert forward_flops("mnist_cnn") == conv + 2 * (6272 * 64 + 64 * 10)
 
 
-def test_torch_reference_builds_the_same_networks():
+def test_separable_convolutions_count_depthwise_and_pointwise_flops():
+    from compare import forward_flops
+
+    # small_xception, by hand: 7.1M in the stem, 6.4M in the last separable conv, 6.4M in the
+    # shortcuts, 86M in the blocks' separable convs; without the separable convs it would be 14M
+    assert 0.10e9 < forward_flops("small_xception") < 0.11e9
+
+
+@pytest.mark.parametrize("name", ["mnist_cnn", "cifar_cnn", "cats_dogs_cnn", "mnist_fast_cnn",
+                                  "small_xception"])
+def test_torch_reference_builds_the_same_networks(name):
     pytest.importorskip("torch")  # a benchmark-only dependency: bench/requirements.txt
     from torch_reference import bench
 
-    result = bench("cats_dogs_cnn", batch_size=4, steps=1, passes=1)  # asserts equal params
+    result = bench(name, batch_size=2, steps=1, passes=1)  # asserts Keras' parameter count
     assert result["images_per_second"] > 0
 
 
