@@ -21,7 +21,7 @@ SCRIPTS = {"app-train": "app.train:main", "app-predict": "app.predict:main",
            "tuning-report": "tuning.report:main", "tuning-nested": "tuning.nested:main",
            "app-runs": "app.runs.__main__:main", "app-lr-find": "app.lr_find:main",
            "app-reports": "app.reports.__main__:main"}
-DEV_TOOLS = ("pytest", "ruff", "nbclient", "nbformat", "ipykernel")
+DEV_TOOLS = ("pytest", "pytest-xdist", "ruff", "nbclient", "nbformat", "ipykernel")
 
 
 @pytest.fixture(scope="module")
