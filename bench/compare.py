@@ -67,13 +67,13 @@ def last_json(command):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("models", nargs="*", default=list(MODELS))
-    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3, help="the README's claims take 3")
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--batch-size", type=int, help="one batch size for every model")
     p.add_argument("--set", action="append", default=[], help="speed setting for the app side")
     args = p.parse_args()
     batch = {m: args.batch_size or BATCH_SIZES.get(m, 128) for m in args.models}
-    best = {(m, side): 0.0 for m in args.models for side in ("app", "torch")}
+    rates = {(m, side): [] for m in args.models for side in ("app", "torch")}
     settings = {}
     for round_ in range(args.rounds):
         for model in args.models:
@@ -83,19 +83,26 @@ def main():
             torch = last_json([sys.executable, "bench/torch_reference.py", model, *common])
             settings = app["settings"] | {"backend": app["backend"]}
             for side, result in (("app", app), ("torch", torch)):
-                best[model, side] = max(best[model, side], result["images_per_second"])
+                rates[model, side].append(result["images_per_second"])
             print(f"round {round_ + 1} {model:<14} app {app['images_per_second']:>7.1f}  "
                   f"torch {torch['images_per_second']:>7.1f} images/s", flush=True)
     gflops = matmul_gflops()
-    print(f"\n{date.today()}, best of {args.rounds} rounds; "
+    print(f"\n{date.today()}, best of {args.rounds} rounds (their range in brackets); "
           f"matmul peak {gflops:.0f} GFLOP/s; app settings {json.dumps(settings)}")
-    print("| model | batch | app images/s | PyTorch images/s | ratio | roofline images/s |")
+    print("| model | batch | app images/s | PyTorch images/s | ratio of bests (rounds) | "
+          "roofline images/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for model in args.models:
         roofline = gflops * 1e9 / (3 * forward_flops(model))
-        app, torch = best[model, "app"], best[model, "torch"]
-        print(f"| {model} | {batch[model]} | {app:,.0f} | {torch:,.0f} | {app / torch:.2f} | "
+        app, torch = rates[model, "app"], rates[model, "torch"]
+        ratios = [a / t for a, t in zip(app, torch)]  # each round's two runs ran back to back
+        print(f"| {model} | {batch[model]} | {spread(app)} | {spread(torch)} | "
+              f"{max(app) / max(torch):.2f} ({min(ratios):.2f}-{max(ratios):.2f}) | "
               f"{roofline:,.0f} |")
+
+
+def spread(values):
+    return f"{max(values):,.0f} ({min(values):,.0f}-{max(values):,.0f})"
 
 
 if __name__ == "__main__":
