@@ -45,6 +45,15 @@ def test_cifar_cnn_options_add_batchnorm_and_dropout():
     assert kinds.count("Dropout") == 2
 
 
+@pytest.mark.parametrize("width", [16, 20, 32])
+def test_mnist_fast_cnn_width_doubles_per_stage_and_dropout_adds_no_parameters(width):
+    # conv 2x2x1xw, 3x3xwx2w, 3x3x2wx4w; batchnorm 4 x (w + 2w + 4w); dense 3x3x4w x 10 + 10
+    expected = 4 * width + 18 * width**2 + 72 * width**2 + 28 * width + 360 * width + 10
+    model = build("mnist_fast_cnn", width=width, dropout=0.25)
+    assert model.count_params() == expected
+    assert [type(layer).__name__ for layer in model.layers][-2:] == ["Dropout", "Dense"]
+
+
 def test_cats_dogs_cnn_feature_shapes_follow_the_report():
     model = build("cats_dogs_cnn")
     shapes = [layer.output.shape[1:] for layer in model.layers if "conv" in layer.name]

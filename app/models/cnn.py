@@ -90,13 +90,13 @@ def cats_dogs_cnn(input_shape=(64, 64, 3), num_classes=1, dropout=0.0, l2=0.0):
     return keras.Model(inputs, outputs, name="cats_dogs_cnn")
 
 
-def mnist_fast_cnn(input_shape=(28, 28, 1), num_classes=10, width=32):
+def mnist_fast_cnn(input_shape=(28, 28, 1), num_classes=10, width=32, dropout=0.0):
     """Ours, for `mnist_fast` (time to 99% test accuracy): a 2x2 stride-2 "patchify" stem, so
     no layer runs at the full 28x28 (the memory-bound part of a small CNN on a CPU), then
     3x3 conv -> batchnorm -> ReLU -> max-pool stages, flatten, softmax: 104,714 parameters.
     Batchnorm momentum 0.9, not Keras' 0.99: the moving statistics that evaluation uses must
     follow weights that change fast in a one-epoch run. `width` is the stem's filters; each
-    stage doubles them (`--set width=N`)."""
+    stage doubles them (`--set width=N`); `dropout` is before the output layer."""
     widths = (width, 2 * width, 4 * width)
     inputs = keras.Input(input_shape)
     x = layers.Conv2D(widths[0], 2, strides=2, use_bias=False, name="conv1")(inputs)  # 28 -> 14
@@ -105,4 +105,4 @@ def mnist_fast_cnn(input_shape=(28, 28, 1), num_classes=10, width=32):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
         x = layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
         x = layers.MaxPooling2D()(x)  # 14 -> 7 -> 3
-    return keras.Model(inputs, dense_head(x, (), num_classes), name="mnist_fast_cnn")
+    return keras.Model(inputs, dense_head(x, (), num_classes, dropout), name="mnist_fast_cnn")
