@@ -32,7 +32,8 @@ def _at_least(low):
 # Numeric fields and the values each takes: (test, the values in words). Checked before any work,
 # so that a typo costs a second, not a run that fails or means nothing (a negative rate).
 BOUNDS = {
-    **{key: (_at_least(1), "at least 1") for key in ("epochs", "batch_size", "image_size")},
+    **{key: (_at_least(1), "at least 1") for key in ("epochs", "batch_size", "image_size",
+                                                      "width")},
     "val_split": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "learning_rate": (lambda v: v > 0, "above 0"),
     "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),

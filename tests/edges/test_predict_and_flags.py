@@ -124,6 +124,7 @@ def test_a_saved_model_from_elsewhere_is_warned_about(run, tmp_path, capsys):
     (["--set", "target_accuracy=2"], "target_accuracy must be in [0, 1] (0: off), got 2.0"),
     (["--set", "feature_maps=first"], "feature_maps takes epoch numbers such as 1,10,50"),
     (["--set", "image_size=0"], "image_size must be at least 1, got 0"),
+    (["--set", "width=0"], "width must be at least 1, got 0"),
     (["--epochs", "0"], "epochs must be at least 1, got 0"),
 ])
 def test_bad_training_values_stop_before_any_work(flags, message, tmp_path, capsys):
