@@ -1,4 +1,4 @@
-"""Keras app vs plain PyTorch, in one run: `python bench/compare.py [--rounds 2] [MODEL ...]`.
+"""Keras app vs plain PyTorch, in one run: `python bench/compare.py [--rounds 3] [MODEL ...]`.
 
 Each model trains at the batch size its experiment uses (BATCH_SIZES; `--batch-size` sets one for
 all).
@@ -74,10 +74,9 @@ def main():
     args = p.parse_args()
     batch = {m: args.batch_size or BATCH_SIZES.get(m, 128) for m in args.models}
     rates = {(m, side): [] for m in args.models for side in ("app", "torch")}
-    settings = {}
+    sets, settings = [f"--set={s}" for s in args.set], {}
     for round_ in range(args.rounds):
         for model in args.models:
-            sets = [f"--set={s}" for s in args.set]
             common = ["--steps", str(args.steps), "--batch-size", str(batch[model])]
             app = last_json([sys.executable, "-m", "app.bench", model, *common, *sets])
             torch = last_json([sys.executable, "bench/torch_reference.py", model, *common])

@@ -39,9 +39,13 @@ def cats_dogs_cnn():
         nn.Linear(128, 1))
 
 
-def bn_relu(channels):
+def bn(channels):
     # momentum 0.1 here is Keras' 0.9 (PyTorch weighs the new batch, Keras the old average)
-    return [nn.BatchNorm2d(channels, momentum=0.1), nn.ReLU()]
+    return nn.BatchNorm2d(channels, momentum=0.1)
+
+
+def bn_relu(channels):
+    return [bn(channels), nn.ReLU()]
 
 
 def mnist_fast_cnn():
@@ -63,8 +67,8 @@ class EntryBlock(nn.Module):
         super().__init__()
         self.shortcut = nn.Conv2d(cin, cout, 1, stride=2)
         self.main = nn.Sequential(
-            nn.ReLU(), *separable(cin, cout), nn.BatchNorm2d(cout, momentum=0.1),
-            nn.ReLU(), *separable(cout, cout), nn.BatchNorm2d(cout, momentum=0.1),
+            nn.ReLU(), *separable(cin, cout), bn(cout),
+            nn.ReLU(), *separable(cout, cout), bn(cout),
             nn.MaxPool2d(3, stride=2, padding=1))
 
     def forward(self, x):
