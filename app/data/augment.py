@@ -40,6 +40,11 @@ AUGMENTATIONS = {
     "shift_rotate": lambda seed: [
         layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
         layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed)],
+    # Ours, for mnist_best: the "distortions" report 004 adds to rotations, as one warp with a
+    # black fill: rotation <= 10 degrees, shear <= 10 degrees (slant), zoom <= 10%, shifts <= 10%.
+    "digits_affine": lambda seed: [
+        RandomAffine(rotation=10, shear=10, zoom=0.1, shift=0.1, fill_mode="constant",
+                     seed=seed)],
     "cats_dogs": _cats_dogs,
     # Report 001's suggestion for dark images: brightness and contrast on top of its geometry.
     "cats_dogs_color": lambda seed: [*_cats_dogs(seed),

@@ -12,6 +12,7 @@ from app.models.cnn import (
     cats_dogs_cnn,
     cifar_cnn,
     cifar_cnn_wide,
+    mnist_best_cnn,
     mnist_cnn,
     mnist_cnn_light,
     mnist_fast_cnn,
@@ -34,6 +35,7 @@ MODELS = {
     "regression_mlp": regression_mlp,
     "small_xception": small_xception,
     "mnist_fast_cnn": mnist_fast_cnn,
+    "mnist_best_cnn": mnist_best_cnn,
     "mnist_fc": mnist_fc,
     "mnist_convnet": mnist_convnet,
     "cats_dogs_cnn_scaled": cats_dogs_cnn_scaled,
@@ -53,6 +55,7 @@ PARAMS = {
     "regression_mlp": 1_153,  # 1*32+32 + 32*32+32 + 32*1+1
     "small_xception": 602_593,  # 128x128x3 input, stem pool, widths 96-192-384, head 512
     "mnist_fast_cnn": 104_714,  # 128 + 18,432 + 73,728 conv, 896 batchnorm, 11,530 dense
+    "mnist_best_cnn": 230_914,  # 216 + 4,608 + 41,472 + 165,888 conv, 1,440 bn, 17,290 dense
     # The searchable networks of tuning/ (app/models/tunable.py), at their defaults.
     "mnist_fc": 669_706,  # 784-512-512-10
     "mnist_convnet": 211_690,  # two 3x3 convs of 32, dense 128 on 7x7x32
