@@ -78,21 +78,22 @@ def test_random_affine_is_one_warp_about_the_center():
     assert np.abs(angle).max() <= 30 + 1e-3 and np.abs(angle).max() > 28  # spread over +-30
 
 
-def test_digit_augmentations_fill_with_black_and_keep_the_ink():
+@pytest.mark.parametrize("name", ["shift_rotate", "digits_affine"])
+def test_digit_augmentations_fill_with_black_and_keep_the_ink(name):
     # A digit's background is black: the pixels a warp brings in from outside must be too
     # ("nearest" would smear a stroke that touches the border across it), and a warp of at
     # most 10% zoom keeps the amount of ink within about 10-20%.
+    def warp(images):
+        for layer in augment_layers(name, seed=2):
+            images = layer(images, training=True)
+        return np.asarray(images)
+
     x = np.zeros((64, 28, 28, 1), np.float32)
     x[:, 8:20, 12:16] = 255  # a "1" in the middle
+    ink = warp(x).sum((1, 2, 3)) / x[0].sum()
+    assert 0.75 < ink.min() and ink.max() < 1.3
     full = np.full((64, 28, 28, 1), 255, np.float32)
-    for name in ("shift_rotate", "digits_affine"):
-        def warp(images, name=name):
-            for layer in augment_layers(name, seed=2):
-                images = layer(images, training=True)
-            return np.asarray(images)
-        ink = warp(x).sum((1, 2, 3)) / x[0].sum()
-        assert 0.75 < ink.min() and ink.max() < 1.3, name
-        assert (warp(full)[:, [0, -1]][..., 0] < 128).any(axis=(1, 2)).mean() > 0.9, name
+    assert (warp(full)[:, [0, -1]][..., 0] < 128).any(axis=(1, 2)).mean() > 0.9
 
 
 def test_mixup_mixes_images_and_labels():

@@ -10,12 +10,13 @@ from keras import layers
 from app.models.mlp import regularizer
 
 
-def conv_block(x, filters, kernel, strides=1, padding="same", batchnorm=False, l2=0.0, name=None):
+def conv_block(x, filters, kernel, strides=1, padding="same", batchnorm=False, l2=0.0, name=None,
+               bn_momentum=0.99):
     """Conv -> (BatchNorm) -> ReLU. With batchnorm the conv has no bias: BN's beta replaces it."""
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=not batchnorm,
                       kernel_regularizer=regularizer(l2), name=name)(x)
     if batchnorm:
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=bn_momentum)(x)
     return layers.Activation("relu")(x)
 
 
@@ -90,20 +91,18 @@ def cats_dogs_cnn(input_shape=(64, 64, 3), num_classes=1, dropout=0.0, l2=0.0):
     return keras.Model(inputs, outputs, name="cats_dogs_cnn")
 
 
-def _conv_bn_relu(x, filters, kernel=3, strides=1, name=None):
+def _fast_block(x, filters, kernel=3, strides=1, name=None):
     # Batchnorm momentum 0.9, not Keras' 0.99: the moving statistics that evaluation uses must
     # follow weights that change fast in a run of one to a dozen epochs.
-    x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False,
-                      name=name)(x)
-    return layers.Activation("relu")(layers.BatchNormalization(momentum=0.9)(x))
+    return conv_block(x, filters, kernel, strides, batchnorm=True, name=name, bn_momentum=0.9)
 
 
 def _fast_stages(x, width, num_classes, dropout):
     """The 2x2 stride-2 "patchify" stem (28 -> 14) and two 3x3 stages (-> 7 -> 3) of
     width, 2x and 4x width filters, then the softmax."""
-    x = _conv_bn_relu(x, width, 2, strides=2, name="conv1")
+    x = _fast_block(x, width, 2, strides=2, name="conv1")
     for i, filters in enumerate((2 * width, 4 * width), 2):
-        x = layers.MaxPooling2D()(_conv_bn_relu(x, filters, name=f"conv{i}"))
+        x = layers.MaxPooling2D()(_fast_block(x, filters, name=f"conv{i}"))
     return dense_head(x, (), num_classes, dropout)
 
 
@@ -123,6 +122,6 @@ def mnist_best_cnn(input_shape=(28, 28, 1), num_classes=10, width=48, dropout=0.
     the full 28x28 before its stem, so that strokes are seen at full resolution before the
     2x2 patches merge them: 230,914 parameters at width 48."""
     inputs = keras.Input(input_shape)
-    x = _conv_bn_relu(inputs, max(1, width // 2), name="conv0")
+    x = _fast_block(inputs, max(1, width // 2), name="conv0")
     return keras.Model(inputs, _fast_stages(x, width, num_classes, dropout),
                        name="mnist_best_cnn")
