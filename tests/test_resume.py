@@ -97,8 +97,10 @@ def test_interrupted_and_killed_run_ends_as_an_uninterrupted_one(tmp_path, kills
             process.kill()
         finish(process)
     # The newest checkpoint damaged, as by a disk that lost the end of a write.
+    # KEEP (2), or one more: a kill -9 between a checkpoint's rename and the pruning of the oldest
+    # leaves three, which the next write prunes.
     names = Checkpoints(out / "resume").names()
-    assert len(names) == 2
+    assert 2 <= len(names) <= 3, names
     arrays = out / "resume" / names[-1] / "arrays.npz"
     arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
 
