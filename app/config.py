@@ -39,6 +39,7 @@ BOUNDS = {
     "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "cutout": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1) (0: off)"),
     "target_accuracy": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
     **{key: (_at_least(0), "0 (off) or more") for key in (
         "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "decay_rate",
@@ -63,6 +64,7 @@ class Config:
     augment_on: str = "auto"  # pipeline (tf.data) | model (inside it) | auto (model on a GPU)
     cutout: float = 0.0  # probability of erasing a random patch of each training image
     mixup: float = 0.0  # MixUp's alpha; 0 = off
+    label_smoothing: float = 0.0  # train on targets 1 - s + s/classes and s/classes; 0 = off
     # Model hyperparameters, passed to the builder when it takes them
     init: str = "glorot"
     l2: float = 0.0
@@ -107,6 +109,10 @@ class Config:
     deterministic: bool = False  # deterministic TensorFlow ops (--seed sets it): same weights
     checkpoint_every_steps: int = 0  # also checkpoint every N batches inside an epoch; 0 = off
     strategy: str = "none"  # none | mirrored (local GPUs) | multiworker (TF_CONFIG)
+
+    def dense_labels(self):
+        """Whether training takes one-hot labels: mixup mixes them, smoothing softens them."""
+        return bool(self.mixup or self.label_smoothing)
 
     def model_kwargs(self):
         """The config fields that the model builder takes as hyperparameters."""

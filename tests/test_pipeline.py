@@ -138,6 +138,31 @@ def test_binary_accuracy_under_mixup_counts_each_labels_larger_part():
     assert scores["accuracy"] == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("outputs", [10, 1])
+def test_label_smoothing_makes_the_softened_target_the_best_prediction(outputs):
+    loss = loss_and_metrics("mnist", outputs, one_hot=True, label_smoothing=0.2)[0]
+    # The training loss is lowest at the smoothed target (0.82 and 0.02s of ten classes; 0.9 for
+    # one sigmoid unit), not at the certain prediction plain cross-entropy drives towards.
+    y = np.eye(10, dtype=np.float32)[[3]] if outputs == 10 else np.ones((1, 1), np.float32)
+
+    def at(p):  # the loss of a prediction with probability p on the true class
+        pred = np.full((1, 10), (1 - p) / 9, np.float32) if outputs == 10 else np.full((1, 1), p)
+        pred[0, 3 if outputs == 10 else 0] = p
+        return float(loss(y, pred.astype(np.float32)))
+
+    best = 0.82 if outputs == 10 else 0.9
+    assert at(best) < min(at(best - 0.05), at(best + 0.05), at(0.999))
+
+
+def test_label_smoothing_trains_on_one_hot_labels_and_saves_a_plain_model(tmp_path):
+    run = tmp_path / "run"
+    assert train_main(["mnist_fast", "--data", "sample", "--limit", "64", "--batch-size", "16",
+                       "--out", str(run), "--set", "label_smoothing=0.1"]) == 0
+    assert json.loads((run / "config.json").read_text())["config"]["label_smoothing"] == 0.1
+    model = keras.saving.load_model(run / "model.keras")
+    assert model.loss == "sparse_categorical_crossentropy"  # evaluated on class indices
+
+
 def test_only_geometric_augmentation_moves_into_the_model():
     pipeline_side, model_side = place(augment_layers("cats_dogs_color", cutout=0.5), "model")
     assert [type(layer).__name__ for layer in pipeline_side] == [

@@ -16,21 +16,24 @@ def majority_accuracy(y_true, y_pred):
     return keras.metrics.binary_accuracy(keras.ops.round(y_true), y_pred)
 
 
-def loss_and_metrics(dataset, outputs, one_hot=False):
+def loss_and_metrics(dataset, outputs, one_hot=False, label_smoothing=0.0):
     """Loss and metrics for a model with `outputs` units; one_hot: labels are dense vectors
-    (mixup makes them so) rather than class indices."""
+    (mixup and label smoothing make them so) rather than class indices."""
     if dataset == "regression1d":
         return "mse", ["mae"]
     if outputs == 1:  # one sigmoid unit: the probability of the second class
         accuracy = keras.metrics.MeanMetricWrapper(majority_accuracy, name="accuracy") \
             if one_hot else "accuracy"
-        return "binary_crossentropy", [accuracy]
+        return keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing), [accuracy]
     metrics = ["accuracy"]
     if outputs > 5:
         top5 = keras.metrics.TopKCategoricalAccuracy if one_hot else \
             keras.metrics.SparseTopKCategoricalAccuracy
         metrics.append(top5(5, name="top5_accuracy"))
-    return ("categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"), metrics
+    # Keras' sparse cross-entropy has no label smoothing: smoothing takes the one-hot labels.
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if one_hot \
+        else "sparse_categorical_crossentropy"
+    return loss, metrics
 
 
 def predicted_classes(probs):

@@ -47,7 +47,8 @@ def compiled_model(config, splits, outputs, preprocessing, model_side, speed):
     core = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
                         **config.model_kwargs())
     model = models.assemble(core, preprocessing, model_side, name="training")
-    loss, metrics = loss_and_metrics(config.dataset, outputs, one_hot=bool(config.mixup))
+    loss, metrics = loss_and_metrics(config.dataset, outputs, config.dense_labels(),
+                                     config.label_smoothing)
     model.compile(optimizer=make_optimizer(config, steps_per_epoch(len(splits.train[0]),
                                                                    config.batch_size)),
                   loss=loss, metrics=metrics, jit_compile=speed["jit_compile"],
