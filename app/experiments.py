@@ -57,12 +57,13 @@ _EXPERIMENTS = [
     # accuracy 99.33%: it underfits); width 48 99.49% (train 99.59%: capacity alone does not
     # help); width 48 with one affine warp adding shear and zoom ("distortions", as report 004
     # did) 99.54%; and a 3x3 layer at the full 28x28 before the stem (mnist_best_cnn) 99.63%,
-    # 99.62% first reached after 501 s. The 3-seed figure is report 004's last row.
+    # 99.62% first reached after 501 s; its 3 seeds 99.63 / 99.57 / 99.60%. Label smoothing 0.1
+    # lifted the weakest seed (1) from 99.57% to 99.65%. The 3-seed figure is report 004's last row.
     _variant(_mnist, "mnist_best", "MNIST, aiming at report 004's 99.62%: mnist_best_cnn (231k), "
-             "shifts, rotations, shear and zoom, Adam 1e-2 one-cycle, 12 epochs",
-             model="mnist_best_cnn", width=48, augment="digits_affine", learning_rate=0.01,
-             schedule="onecycle", epochs=12, batch_size=128, target_accuracy=0.9962,
-             target_every=211),  # twice an epoch
+             "shifts, rotations, shear and zoom, label smoothing 0.1, Adam 1e-2 one-cycle, "
+             "12 epochs", model="mnist_best_cnn", width=48, augment="digits_affine",
+             label_smoothing=0.1, learning_rate=0.01, schedule="onecycle", epochs=12,
+             batch_size=128, target_accuracy=0.9962, target_every=211),  # twice an epoch
     _plain, _std, _aug, _mom, _drop, _bn, _adam,
     _variant(_cifar, "cifar_mlp", "3072-4096-4096-10 sigmoid MLP, SGD momentum (report 003)",
              model="cifar_mlp", normalize="standardize", learning_rate=0.01, momentum=0.9),
