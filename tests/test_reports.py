@@ -1,7 +1,8 @@
 """`python -m app.reports`: every row of every report runs a registered experiment or search
 space with flags that parse; a reproduction on tiny data writes a table whose rows name the
 experiments that ran; a reproduction stopped midway (Ctrl-C) resumes without retraining the rows
-that had finished; --readme writes the tables into the README between its markers."""
+that had finished, and runs again, beside the old, a row whose experiment changed since;
+--readme writes the tables into the README between its markers."""
 
 import importlib
 import json
@@ -16,7 +17,7 @@ import pytest
 from app.config import apply_overrides
 from app.experiments import EXPERIMENTS
 from app.reports import REPORTS, table
-from app.reports.runner import MARKER
+from app.reports.runner import MARKER, set_aside_if_stale
 from tuning.spaces import SPACES
 
 ROOT = Path(__file__).parents[1]
@@ -154,3 +155,21 @@ def test_stopped_reproduction_resumes_without_retraining(tmp_path):
     assert len(rows) == 2
     assert all(r["value"] is not None for r in rows)
     assert len(list((tmp_path / "runs").glob(f"*/{MARKER}"))) == 2
+
+
+def test_a_finished_step_of_a_changed_experiment_is_set_aside_not_reused(tmp_path, capsys):
+    key = {"module": "app.train", "argv": ["mnist_best"], "data_dir": "D", "registered": "new"}
+    folder = tmp_path / "train-mnist_best-1234abcd"
+    (folder / "resume").mkdir(parents=True)  # checkpoints app.train would refuse to resume
+    (folder / MARKER).write_text(json.dumps({**key, "registered": "old", "seconds": 1, "rc": 0}))
+    aside = set_aside_if_stale(folder, key)
+    assert aside == tmp_path / "train-mnist_best-1234abcd.before-1"
+    assert not folder.exists() and (aside / "resume").is_dir()  # kept, not deleted
+    assert "ran with other registered settings" in capsys.readouterr().out
+    # The step's own marker, or none (a run killed midway, to be resumed): left where it is.
+    for marker in (key, None):
+        folder.mkdir()
+        if marker:
+            (folder / MARKER).write_text(json.dumps({**marker, "seconds": 1, "rc": 0}))
+        assert set_aside_if_stale(folder, key) is None and folder.is_dir()
+        shutil.rmtree(folder)

@@ -4,7 +4,9 @@ a user takes; no second training path), its output in the step folder's `report.
 Resumable: a step that exits 0 leaves `report_step.json` (its command, exit status, seconds) in
 its folder, and a rerun reuses that folder without running it again; a step killed midway is run
 again with the same --out, where app.train resumes from its checkpoint and tuning.search from its
-finished trials. Identical commands of two rows or two reports run once."""
+finished trials. Identical commands of two rows or two reports run once. A finished folder whose
+marker records other registered settings (the experiment changed since) is renamed aside, kept,
+and the step runs afresh."""
 
 import dataclasses
 import signal
@@ -18,6 +20,21 @@ from app import cli, runs
 from app.reports.rows import Figure
 
 MARKER = "report_step.json"
+
+
+def set_aside_if_stale(folder, key):
+    """Rename `folder` to FOLDER.before-N if its marker records a step other than `key` (the
+    registry changed since it ran); its checkpoints would otherwise stop the new run as "another
+    config". Returns the new path, or None if the folder was left as it is."""
+    marker = runs.read_json(folder / MARKER)
+    if not marker or {k: marker.get(k) for k in key} == key:
+        return None
+    aside = next(p for n in range(1, 1000)
+                 if not (p := folder.with_name(f"{folder.name}.before-{n}")).exists())
+    folder.rename(aside)
+    print(f"  {folder.name} ran with other registered settings: kept as {aside.name}; running "
+          "it again", flush=True)
+    return aside
 
 
 @dataclasses.dataclass
@@ -113,6 +130,7 @@ class Runner:
         key = self.key(step, argv)
         if marker := self.finished(key, folder):
             return marker["seconds"], "", True
+        set_aside_if_stale(folder, key)
         folder.parent.mkdir(parents=True, exist_ok=True)
         log_path = folder.parent / f"{folder.name}.log"
         print(f"  {' '.join(['python', *command[1:]])}\n  log: {log_path}", flush=True)
