@@ -161,10 +161,12 @@ def test_a_finished_step_of_a_changed_experiment_is_set_aside_not_reused(tmp_pat
     key = {"module": "app.train", "argv": ["mnist_best"], "data_dir": "D", "registered": "new"}
     folder = tmp_path / "train-mnist_best-1234abcd"
     (folder / "resume").mkdir(parents=True)  # checkpoints app.train would refuse to resume
+    (tmp_path / f"{folder.name}.log").write_text("the old run's output")
     (folder / MARKER).write_text(json.dumps({**key, "registered": "old", "seconds": 1, "rc": 0}))
     aside = set_aside_if_stale(folder, key)
     assert aside == tmp_path / "train-mnist_best-1234abcd.before-1"
     assert not folder.exists() and (aside / "resume").is_dir()  # kept, not deleted
+    assert (tmp_path / f"{aside.name}.log").read_text() == "the old run's output"
     assert "ran with other registered settings" in capsys.readouterr().out
     # The step's own marker, or none (a run killed midway, to be resumed): left where it is.
     for marker in (key, None):

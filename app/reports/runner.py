@@ -23,15 +23,17 @@ MARKER = "report_step.json"
 
 
 def set_aside_if_stale(folder, key):
-    """Rename `folder` to FOLDER.before-N if its marker records a step other than `key` (the
-    registry changed since it ran); its checkpoints would otherwise stop the new run as "another
-    config". Returns the new path, or None if the folder was left as it is."""
+    """Rename `folder` (and its log beside it) to FOLDER.before-N if its marker records a step
+    other than `key` (the registry changed since it ran); its checkpoints would otherwise stop the
+    new run as "another config". Returns the new path, or None if the folder was left as is."""
     marker = runs.read_json(folder / MARKER)
     if not marker or {k: marker.get(k) for k in key} == key:
         return None
     aside = next(p for n in range(1, 1000)
                  if not (p := folder.with_name(f"{folder.name}.before-{n}")).exists())
     folder.rename(aside)
+    if (log := folder.with_name(f"{folder.name}.log")).exists():
+        log.rename(aside.with_name(f"{aside.name}.log"))
     print(f"  {folder.name} ran with other registered settings: kept as {aside.name}; running "
           "it again", flush=True)
     return aside
