@@ -118,12 +118,16 @@ def test_tiny_reproduction_writes_the_table(tmp_path):
     assert "| FC 2 x 512 with dropout 0.5 |" in (tables / "table.md").read_text()
 
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{table.BEGIN}\nSTALE-TEXT\n{table.END}\nrest\n")
+    # 001's section is from a table not on this machine: kept; 004's stale one: replaced.
+    readme.write_text(f"intro\n{table.BEGIN}\nUNMARKED\n<!-- table: 004-quick -->\nSTALE-004\n"
+                      f"<!-- table: 001-quick -->\n### 001 KEPT\n{table.END}\nrest\n")
     assert reproduce(tmp_path, "--readme", str(readme)).returncode == 2  # smoke tables only
     shutil.copytree(tables, tmp_path / "004-quick")  # as a measured --quick run writes it
     assert reproduce(tmp_path, "--readme", str(readme)).returncode == 0
     text = readme.read_text()
-    assert "STALE-TEXT" not in text and "### 004" in text and text.endswith(f"{table.END}\nrest\n")
+    assert "STALE-004" not in text and "UNMARKED" not in text
+    assert text.index("### 001 KEPT") < text.index("<!-- table: 004-quick -->\n### 004")
+    assert text.startswith(f"intro\n{table.BEGIN}\n") and text.endswith(f"{table.END}\nrest\n")
 
 
 def test_stopped_reproduction_resumes_without_retraining(tmp_path):

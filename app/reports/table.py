@@ -114,17 +114,24 @@ def write(report_id, title, results, root, meta):
 
 
 def readme(root, path):
-    """Replace the README's text between BEGIN and END with every table.md under root."""
+    """Write every table.md under root between the README's BEGIN and END, each after a
+    `<!-- table: ID -->` line. A section of the README whose table is not under root (the tables
+    are run outputs, not in git) is kept as it was: a reproduction of one report updates its own
+    sections only. Returns the tables written."""
     # The full and quick tables of each report, not those of runs with --epochs, --limit, --data.
     tables = sorted(t for t in Path(root).glob("*/table.md")
                     if re.fullmatch(r"\d{3}(-quick)?", t.parent.name))
     if not tables:
         raise ValueError(f"no table.md under {root}: run `python -m app.reports ID` first")
     text = Path(path).read_text()
-    if BEGIN not in text or END not in text:
+    match = re.search(re.escape(BEGIN) + "(.*?)" + re.escape(END), text, flags=re.S)
+    if not match:
         raise ValueError(f"{path} has no {BEGIN} ... {END} markers to write between")
-    body = "\n".join(t.read_text() for t in tables)
-    new = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END),
-                 lambda _: f"{BEGIN}\n{body}{END}", text, flags=re.S)
-    runs.write_text(path, new)
+    # Text before the first id line (none in a README never written by this) is not kept.
+    parts = re.split(r"^<!-- table: (\d{3}(?:-quick)?) -->\n", match.group(1), flags=re.M)
+    sections = dict(zip(parts[1::2], parts[2::2]))
+    sections.update({t.parent.name: t.read_text() for t in tables})
+    body = "\n\n".join(f"<!-- table: {key} -->\n{sections[key].rstrip()}"
+                       for key in sorted(sections)) + "\n"
+    runs.write_text(path, text[:match.start()] + f"{BEGIN}\n{body}{END}" + text[match.end():])
     return tables
