@@ -24,16 +24,16 @@ def loss_and_metrics(dataset, outputs, one_hot=False, label_smoothing=0.0):
     if outputs == 1:  # one sigmoid unit: the probability of the second class
         accuracy = keras.metrics.MeanMetricWrapper(majority_accuracy, name="accuracy") \
             if one_hot else "accuracy"
-        return keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing), [accuracy]
+        return (keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+                if label_smoothing else "binary_crossentropy"), [accuracy]
     metrics = ["accuracy"]
     if outputs > 5:
         top5 = keras.metrics.TopKCategoricalAccuracy if one_hot else \
             keras.metrics.SparseTopKCategoricalAccuracy
         metrics.append(top5(5, name="top5_accuracy"))
-    # Keras' sparse cross-entropy has no label smoothing: smoothing takes the one-hot labels.
-    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing) if one_hot \
-        else "sparse_categorical_crossentropy"
-    return loss, metrics
+    if label_smoothing:  # Keras' sparse cross-entropy has none: smoothing takes one-hot labels
+        return keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics
+    return ("categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"), metrics
 
 
 def predicted_classes(probs):
