@@ -17,7 +17,8 @@ import pytest
 from app.config import apply_overrides
 from app.experiments import EXPERIMENTS
 from app.reports import REPORTS, table
-from app.reports.runner import MARKER, set_aside_if_stale
+from app.reports.rows import Figure
+from app.reports.runner import MARKER, Result, set_aside_if_stale
 from tuning.spaces import SPACES
 
 ROOT = Path(__file__).parents[1]
@@ -179,3 +180,13 @@ def test_a_finished_step_of_a_changed_experiment_is_set_aside_not_reused(tmp_pat
             (folder / MARKER).write_text(json.dumps({**marker, "seconds": 1, "rc": 0}))
         assert set_aside_if_stale(folder, key) is None and folder.is_dir()
         shutil.rmtree(folder)
+
+
+def test_a_row_over_seeds_shows_the_median_seeds_figures_and_names_that_seed():
+    figures = [Figure(f"{v:.2%} test; 99.62% after {m} min", v) for v, m in
+               ((0.9970, 4.5), (0.9963, 8.9), (0.9965, 4.1))]
+    text, value, spread = Result(row=None, figures=figures).summary()
+    # The time is seed 2's own, not a median of the three times: the text says whose it is.
+    assert (text, value, spread) == (
+        "99.65% test; 99.62% after 4.1 min (seed 2, the median of 3 seeds)", 0.9965,
+        "0.9963-0.997")

@@ -51,8 +51,9 @@ class Result:
     failed: str = ""
 
     def summary(self):
-        """(text, value, spread) over the seeds: the median seed's text; spread "a-b" of the
-        values when there are several."""
+        """(text, value, spread) over the seeds: the median seed's text, naming that seed (its
+        other figures, such as a time, are that run's, not medians); spread "a-b" of the values
+        when there are several."""
         if self.failed:
             return f"failed: {self.failed}", None, ""
         valued = [f for f in self.figures if f.value is not None]
@@ -61,8 +62,9 @@ class Result:
             return shown.text, shown.value, ""
         values = [f.value for f in valued]
         median = statistics.median_low(values)
-        text = valued[values.index(median)].text
-        return (f"{text} (median of {len(values)} seeds)", median,
+        shown = valued[values.index(median)]
+        return (f"{shown.text} (seed {self.figures.index(shown)}, the median of {len(values)} "
+                "seeds)", median,
                 f"{min(values):.4g}-{max(values):.4g}")
 
 
