@@ -22,12 +22,17 @@ from app.reports.rows import Figure
 MARKER = "report_step.json"
 
 
+def records(marker, key):
+    """Whether a step's marker (None if it never finished) records the step that `key` describes."""
+    return bool(marker) and {k: marker.get(k) for k in key} == key
+
+
 def set_aside_if_stale(folder, key):
     """Rename `folder` (and its log beside it) to FOLDER.before-N if its marker records a step
     other than `key` (the registry changed since it ran); its checkpoints would otherwise stop the
     new run as "another config". Returns the new path, or None if the folder was left as is."""
     marker = runs.read_json(folder / MARKER)
-    if not marker or {k: marker.get(k) for k in key} == key:
+    if not marker or records(marker, key):
         return None
     aside = next(p for n in range(1, 1000)
                  if not (p := folder.with_name(f"{folder.name}.before-{n}")).exists())
@@ -111,7 +116,7 @@ class Runner:
     def finished(self, key, folder):
         """The marker in `folder` of the step that `key` describes, or None."""
         marker = runs.read_json(folder / MARKER)  # None when the step never finished
-        return marker if marker and {k: marker.get(k) for k in key} == key else None
+        return marker if records(marker, key) else None
 
     def plan(self, row, seed):
         """(step, argv, folder) of each step of `row` for `seed`, in order."""

@@ -10,6 +10,7 @@ from pathlib import Path
 from app import plots, runs
 
 BEGIN, END = "<!-- reports:begin -->", "<!-- reports:end -->"
+TABLE_ID = r"\d{3}(?:-quick)?"  # a report's measured tables: 004, 004-quick (not smoke runs')
 COLUMNS = ["setting", "report", "ours", "change", "data", "epochs", "minutes", "folder"]
 
 
@@ -120,7 +121,7 @@ def readme(root, path):
     sections only. Returns the tables written."""
     # The full and quick tables of each report, not those of runs with --epochs, --limit, --data.
     tables = sorted(t for t in Path(root).glob("*/table.md")
-                    if re.fullmatch(r"\d{3}(-quick)?", t.parent.name))
+                    if re.fullmatch(TABLE_ID, t.parent.name))
     if not tables:
         raise ValueError(f"no table.md under {root}: run `python -m app.reports ID` first")
     text = Path(path).read_text()
@@ -128,7 +129,7 @@ def readme(root, path):
     if not match:
         raise ValueError(f"{path} has no {BEGIN} ... {END} markers to write between")
     # Text before the first id line (none in a README never written by this) is not kept.
-    parts = re.split(r"^<!-- table: (\d{3}(?:-quick)?) -->\n", match.group(1), flags=re.M)
+    parts = re.split(rf"^<!-- table: ({TABLE_ID}) -->\n", match.group(1), flags=re.M)
     sections = dict(zip(parts[1::2], parts[2::2]))
     sections.update({t.parent.name: t.read_text() for t in tables})
     body = "\n\n".join(f"<!-- table: {key} -->\n{sections[key].rstrip()}"
