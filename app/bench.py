@@ -30,9 +30,12 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     import tensorflow as tf
 
     from app.models import build, output_units
-    from app.training.speed import apply_speed_settings, speed_settings
+    from app.training.speed import apply_speed_settings, speed_settings, steps_per_call
 
     settings = apply_speed_settings(settings or speed_settings())
+    # As in training (app.training.run.compiled_model): calls that divide the timed steps.
+    settings = {**settings, "steps_per_execution": steps_per_call(
+        settings["steps_per_execution"], steps)}
     keras.utils.set_random_seed(0)
     classes = 10 if output_units(name, 10) == 10 else 2
     model = build(name, num_classes=output_units(name, classes))
@@ -48,8 +51,8 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     timer = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda epoch, logs: starts.append(time.perf_counter()),
         on_epoch_end=lambda epoch, logs: seconds.append(time.perf_counter() - starts[-1]))
-    model.fit(data, epochs=1, steps_per_epoch=max(2, steps // 4), shuffle=False,
-              verbose=0)  # warm-up: graph tracing
+    model.fit(data, epochs=1, steps_per_epoch=2 * settings["steps_per_execution"],
+              shuffle=False, verbose=0)  # warm-up: graph tracing
     model.fit(data, epochs=passes, steps_per_epoch=steps, callbacks=[timer], shuffle=False,
               verbose=0)
     rate = batch_size * steps / min(seconds)

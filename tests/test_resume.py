@@ -34,6 +34,10 @@ RUN = ["mnist_cnn_light", "--data", "sample", "--limit", "256", "--epochs", "4",
        "--set", "reduce_lr_patience=1", "--set", "reduce_lr_factor=0.5",
        "--set", "early_stopping_patience=3", "--set", "checkpoint_every_steps=4",
        "--set", "tensorboard=false", "--set", "export=false"]
+# 230 images at batch 23: 10 batches an epoch, run 5 to a call of Keras' train function
+# (app.training.speed.steps_per_call), a checkpoint every call.
+RUN_CALLS = [{"16": "23", "checkpoint_every_steps=4": "checkpoint_every_steps=5"}.get(a, a)
+             for a in RUN]
 WAIT = 900  # seconds before a stuck subprocess fails the test (a guard, not a timing check)
 
 
@@ -75,13 +79,15 @@ def saved(out):
             json.loads((out / "history.json").read_text()), (out / "history.csv").read_text())
 
 
-@pytest.mark.parametrize("kills", [2, pytest.param(6, marks=pytest.mark.slow)])
-def test_interrupted_and_killed_run_ends_as_an_uninterrupted_one(tmp_path, kills):
-    reference = start(tmp_path / "reference", *RUN)  # in parallel: it is only compared at the end
+@pytest.mark.parametrize("kills, run", [(2, RUN), (2, RUN_CALLS),
+                                         pytest.param(6, RUN, marks=pytest.mark.slow)],
+                         ids=["2", "2-steps-per-call", "6"])
+def test_interrupted_and_killed_run_ends_as_an_uninterrupted_one(tmp_path, kills, run):
+    reference = start(tmp_path / "reference", *run)  # in parallel: it is only compared at the end
     out, rng = tmp_path / "run", random.Random()
 
     # Ctrl-C: a checkpoint where it stopped, a message, exit status 130.
-    process = start(out, *RUN)
+    process = start(out, *run)
     assert wait_for_checkpoint(process, out, None)
     time.sleep(rng.uniform(0, 0.2))
     process.send_signal(signal.SIGINT)
@@ -91,7 +97,7 @@ def test_interrupted_and_killed_run_ends_as_an_uninterrupted_one(tmp_path, kills
     # kill -9, each time at a random moment after the run has made progress.
     for _ in range(kills):
         last = newest(out)
-        process = start(out, *RUN)
+        process = start(out, *run)
         if wait_for_checkpoint(process, out, last):
             time.sleep(rng.uniform(0, 0.3))
             process.kill()
@@ -104,7 +110,7 @@ def test_interrupted_and_killed_run_ends_as_an_uninterrupted_one(tmp_path, kills
     arrays = out / "resume" / names[-1] / "arrays.npz"
     arrays.write_bytes(arrays.read_bytes()[: arrays.stat().st_size // 2])
 
-    code, err = finish(start(out, *RUN))
+    code, err = finish(start(out, *run))
     assert code == 0, err
     assert f"checkpoint {out / 'resume' / names[-1]} is partial or corrupt" in err
     assert finish(reference)[0] == 0

@@ -139,9 +139,10 @@ class TimeToAccuracy(keras.callbacks.Callback):
                                   for c in self.checks]}
 
 
-def checks_every(config, steps_per_epoch):
-    """Steps between checks: `target_every` if set, else eight checks an epoch."""
-    return config.target_every or max(1, steps_per_epoch // 8)
+def checks_every(config, steps_per_epoch, steps_per_call=1):
+    """Steps between checks: `target_every` if set, else eight checks an epoch, each at the end
+    of a call of `steps_per_call` steps (the model's steps_per_execution)."""
+    return config.target_every or max(1, steps_per_epoch // 8) // steps_per_call * steps_per_call
 
 
 def make_callbacks(config, out_dir, inference=None, save=None):

@@ -29,7 +29,7 @@ from app.training.export import export_saved_model
 from app.training.features import FeatureMaps, conv_layers
 from app.training.metrics import loss_and_metrics, predicted_classes
 from app.training.optim import make_optimizer, steps_per_epoch
-from app.training.speed import apply_speed_settings, speed_settings
+from app.training.speed import apply_speed_settings, speed_settings, steps_per_call
 from app.training.tensorboard import RunBoard
 
 
@@ -49,10 +49,14 @@ def compiled_model(config, splits, outputs, preprocessing, model_side, speed):
     model = models.assemble(core, preprocessing, model_side, name="training")
     loss, metrics = loss_and_metrics(config.dataset, outputs, config.dense_labels(),
                                      config.label_smoothing)
-    model.compile(optimizer=make_optimizer(config, steps_per_epoch(len(splits.train[0]),
-                                                                   config.batch_size)),
-                  loss=loss, metrics=metrics, jit_compile=speed["jit_compile"],
-                  steps_per_execution=speed["steps_per_execution"])
+    steps = steps_per_epoch(len(splits.train[0]), config.batch_size)
+    limit = speed["steps_per_execution"]
+    if config.target_accuracy and not config.target_every:
+        limit = min(limit, cb.checks_every(config, steps))  # keep its eight checks an epoch
+    model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=metrics,
+                  jit_compile=speed["jit_compile"],
+                  steps_per_execution=steps_per_call(limit, steps, config.target_every,
+                                                     config.checkpoint_every_steps))
     return model, core.count_params()
 
 
@@ -141,8 +145,9 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         config, data_summary(splits),
         {"name": config.model, "params": params, "outputs": outputs,
          "augment_in_model": [type(layer).__name__ for layer in model_side]},
-        speed=speed, distribute={"strategy": config.strategy, "task": distribute.task(),
-                                 "replicas": strategy.num_replicas_in_sync if strategy else 1})
+        speed={**speed, "steps_per_execution": model.steps_per_execution},
+        distribute={"strategy": config.strategy, "task": distribute.task(),
+                    "replicas": strategy.num_replicas_in_sync if strategy else 1})
 
     lines = []  # Keras' own table of the saved model's layers, shapes and parameters
     inference.summary(print_fn=lambda line, *_, **__: lines.append(line), expand_nested=True)
@@ -156,8 +161,9 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     if config.feature_maps and conv_layers(model):
         callbacks.append(feature_maps_callback(config, splits, run.path, board))
     steps = steps_per_epoch(len(splits.train[0]), config.batch_size)
+    every = cb.checks_every(config, steps, model.steps_per_execution)
     timer = cb.TimeToAccuracy(*splits.test, config.target_accuracy,
-                              cb.checks_every(config, steps)) if config.target_accuracy else None
+                              every) if config.target_accuracy else None
     callbacks += [timer] if timer else []
     resumable = resume.ResumableTraining(
         checkpoints, checkpoint, config, callbacks, steps, train_ds.element_spec,

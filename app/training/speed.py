@@ -9,8 +9,10 @@ import tensorflow as tf
 # Defaults by machine kind. On this 2-core CPU XLA (jit_compile) was slower for the small CNNs,
 # and TensorFlow's default thread pools (0 = one per core) were as fast as any fixed choice:
 # mnist_cnn 253 images/s against 223 with intra 2 / inter 1 and 165 with intra 1 / inter 2.
+# steps_per_execution is the most steps one call of Keras' train function may run (see
+# steps_per_call): fewer Python round trips, which the small nets' millisecond steps feel.
 DEFAULTS = {
-    "cpu": {"jit_compile": False, "steps_per_execution": 1, "intra_op_threads": 0,
+    "cpu": {"jit_compile": False, "steps_per_execution": 8, "intra_op_threads": 0,
             "inter_op_threads": 0},
     "gpu": {"jit_compile": True, "steps_per_execution": 1, "intra_op_threads": 0,
             "inter_op_threads": 0},
@@ -38,6 +40,17 @@ def speed_settings(overrides=()):
     # Fixed at import time by app/__init__.py (TensorFlow reads it once): recorded, not settable.
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
     return {"machine": machine(), **settings, "onednn": onednn}
+
+
+def steps_per_call(limit, steps_per_epoch, *every):
+    """The most steps, at most `limit`, that one call of Keras' train function can run without
+    changing the training: a divisor of the epoch's steps and of every interval in `every` (in
+    steps; 0 = none) at which a callback acts. Keras runs steps_per_execution steps a call
+    whatever the epoch has left, so on app.train's one stream over all epochs a call that does
+    not divide the epoch takes batches of the next one, and callbacks see only each call's
+    last step."""
+    return max(k for k in range(1, max(1, limit) + 1)
+               if steps_per_epoch % k == 0 and all(n % k == 0 for n in every if n))
 
 
 def apply_speed_settings(settings):
