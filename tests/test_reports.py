@@ -118,6 +118,14 @@ def test_tiny_reproduction_writes_the_table(tmp_path):
     assert (tables / "figures.png").stat().st_size > 1000
     assert "| FC 2 x 512 with dropout 0.5 |" in (tables / "table.md").read_text()
 
+    # On a machine without fc_dropout's run folder, rerunning fc_none alone keeps its row.
+    shutil.rmtree(tmp_path / rows[1]["folder"][0])
+    assert reproduce(tmp_path, "004", "--rows", "fc_none", *TINY).returncode == 0
+    again = json.loads((tables / "table.json").read_text())
+    assert [r for r in again["rows"] if r["key"] == "fc_dropout"] == [rows[1]]
+    assert again["kept"]["rows"] == ["fc_dropout"]
+    assert "Rows kept from the table of " in (tables / "table.md").read_text()
+
     readme = tmp_path / "README.md"
     # 001's section is from a table not on this machine: kept; 004's stale one: replaced.
     readme.write_text(f"intro\n{table.BEGIN}\nUNMARKED\n<!-- table: 004-quick -->\nSTALE-004\n"

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app import plots, runs
+from app.data.errors import DataError
 
 BEGIN, END = "<!-- reports:begin -->", "<!-- reports:end -->"
 TABLE_ID = r"\d{3}(?:-quick)?"  # a report's measured tables: 004, 004-quick (not smoke runs')
@@ -59,6 +60,9 @@ def markdown(title, meta, rows):
         lines.append("| " + " | ".join(str(cells[c]).replace("|", "/") for c in COLUMNS) + " |")
     if waiting:
         lines += ["", f"Not run in this mode yet: {', '.join(waiting)}."]
+    if meta.get("kept"):
+        lines += ["", f"Rows kept from the table of {meta['kept']['date']}: "
+                  f"{', '.join(meta['kept']['rows'])}."]
     return "\n".join(lines) + "\n"
 
 
@@ -95,17 +99,36 @@ def curves(results, path):
         return None
 
 
+def earlier(path):
+    """The measured rows of the table.json at `path` by key, and its date; none if it is
+    missing or unreadable (it is about to be replaced)."""
+    try:
+        table = runs.read_json(path) or {}
+    except DataError:
+        table = {}
+    return {r["key"]: r for r in table.get("rows", []) if not r["failed"]}, table.get("date")
+
+
 def write(report_id, title, results, root, meta):
-    """table.json, table.md, figures.png and curves.png in root/ID; the paths written."""
+    """table.json, table.md, figures.png and curves.png in root/ID; the paths written. A row
+    not run now (`--rows` left it out and its folders are gone, as on another machine) keeps
+    its figures from the table written before, if that one measured it."""
     out = Path(root) / report_id
     out.mkdir(parents=True, exist_ok=True)
-    rows = rows_of(results, Path(root))
+    before, date = earlier(out / "table.json")
+    rows, kept = [], []
+    for row in rows_of(results, Path(root)):
+        if row["failed"].startswith("not run") and row["key"] in before:
+            row = before[row["key"]]
+            kept.append(row["key"])
+        rows.append(row)
     # Rows sharing their commands (001's init_ and table_ rows, 002's top5 and cifar_cnn) ran
     # them once: their time counts once.
-    seconds = {tuple(r.commands): r.seconds for r in results}
+    minutes = {tuple(r["commands"]): r["minutes"] for r in rows}
     meta = {**meta, "report": report_id, "title": title,
             "date": datetime.now().isoformat(timespec="minutes"),
-            "minutes": round(sum(seconds.values()) / 60, 1)}
+            "minutes": round(sum(minutes.values()), 1),
+            "kept": {"rows": kept, "date": date} if kept else None}
     runs.write_json(out / "table.json", {**meta, "rows": rows})
     runs.write_text(out / "table.md", markdown(title, meta, rows))
     written = [out / "table.md", out / "table.json"]
