@@ -10,7 +10,8 @@ import tensorflow as tf
 # and TensorFlow's default thread pools (0 = one per core) were as fast as any fixed choice:
 # mnist_cnn 253 images/s against 223 with intra 2 / inter 1 and 165 with intra 1 / inter 2.
 # steps_per_execution is the most steps one call of Keras' train function may run (see
-# steps_per_call): fewer Python round trips, which the small nets' millisecond steps feel.
+# steps_per_call): one Python round trip for several steps. On this CPU its gain was within the
+# machine's noise (mnist_fast: 33.7 against 34.0 ms a step; README, "Training speed").
 DEFAULTS = {
     "cpu": {"jit_compile": False, "steps_per_execution": 8, "intra_op_threads": 0,
             "inter_op_threads": 0},
