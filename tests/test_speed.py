@@ -22,6 +22,8 @@ def test_steps_per_call_divides_the_epoch_and_every_interval():
     assert steps_per_call(8, 352) == 8 and steps_per_call(8, 63) == 7
     assert steps_per_call(8, 352, 4) == 4 and steps_per_call(8, 352, 0, 6) == 2
     assert steps_per_call(8, 13) == 1 and steps_per_call(1, 352) == 1
+    # A run stopped after batch 6 of 352 by a run at another count resumes 2 steps a call.
+    assert steps_per_call(8, 352, 0, 0, 6) == 2
 
 
 def trained(out):

@@ -41,9 +41,10 @@ def data_summary(splits):
             "class_names": splits.class_names, "skipped": len(splits.skipped)}
 
 
-def compiled_model(config, splits, outputs, preprocessing, model_side, speed):
+def compiled_model(config, splits, outputs, preprocessing, model_side, speed, start_step=0):
     """(training model, the network's parameter count) for `config`, compiled for `splits`'
-    training size: what every run trains, and every search trial."""
+    training size: what every run trains, and every search trial. `start_step`: the batch of
+    its epoch that a resumed run starts at (its calls must end there too)."""
     core = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
                         **config.model_kwargs())
     model = models.assemble(core, preprocessing, model_side, name="training")
@@ -58,7 +59,7 @@ def compiled_model(config, splits, outputs, preprocessing, model_side, speed):
     model.compile(optimizer=make_optimizer(config, steps), loss=loss, metrics=metrics,
                   jit_compile=speed["jit_compile"],
                   steps_per_execution=steps_per_call(limit, steps, config.target_every,
-                                                     config.checkpoint_every_steps))
+                                                     config.checkpoint_every_steps, start_step))
     return model, core.count_params()
 
 
@@ -139,7 +140,7 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         preprocessing, stats = fit_preprocessing(splits.train[0], config.normalize, config.seed)
         train_ds, val_ds, test_ds, model_side = datasets(config, splits, outputs, start)
         model, params = compiled_model(config, splits, outputs, preprocessing, model_side,
-                                       speed)
+                                       speed, start[1])
         inference = inference_model(model, config.dataset, outputs)
     distribute.prepare(model, strategy, train_ds.element_spec)
     run.write_json("preprocessing.json", stats)
