@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from app import cli
+
 SEED_MODELS = ("mnist_cnn", "cifar_cnn", "cats_dogs_cnn")
 
 
@@ -84,7 +86,16 @@ def main(argv=None):
         print(f"error: unknown model {args.model!r}; choose one of {', '.join(MODELS)}",
               file=sys.stderr)
         return 2
-    settings = speed_settings(args.set)
+    for flag in ("batch_size", "steps", "passes"):
+        if getattr(args, flag) < 1:
+            name = f"--{flag.replace('_', '-')}"
+            return cli.error(f"{name} {getattr(args, flag)}", "a positive integer",
+                             f"pass {name} 1 or more")
+    try:
+        settings = speed_settings(args.set)
+    except ValueError as error:  # an unknown key, or a value not of the setting's type
+        return cli.error(f"--set: {error}", "KEY=VALUE, a setting of app/training/speed.py",
+                         "e.g. --set steps_per_execution=4")
     results = []
     for name in names:
         results.append(bench(name, args.batch_size, args.steps, args.passes, settings))

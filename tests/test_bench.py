@@ -28,6 +28,16 @@ def test_bench_unknown_model(capsys):
     assert "mnist_cnn_light" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--steps", "0"], "--steps 0"), (["--passes", "-1"], "--passes -1"),
+    (["--set", "steps_per_execution=abc"], "invalid literal for int()"),
+    (["--set", "threads=2"], "unknown speed setting 'threads'")])
+def test_bench_bad_flags_are_one_line_errors(flags, message, capsys):
+    assert main(["mnist_cnn_light", *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
 def test_training_flops_count_convolutions_and_dense_layers():
     from compare import forward_flops
 
