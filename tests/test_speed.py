@@ -3,13 +3,13 @@ call of Keras' train function (steps_per_execution) train the same weights as on
 
 import json
 
-import keras
 import numpy as np
 import pytest
 
 from app.train import main
 from app.training import speed
 from app.training.speed import steps_per_call
+from tests.test_resume import saved
 
 # 230 training images at batch 23: 10 steps an epoch, so 5 steps a call (of at most 8).
 RUN = ["mnist_cnn_light", "--data", "sample", "--limit", "256", "--epochs", "2",
@@ -26,21 +26,15 @@ def test_steps_per_call_divides_the_epoch_and_every_interval():
     assert steps_per_call(8, 352, 0, 0, 6) == 2
 
 
-def trained(out):
-    model = keras.saving.load_model(out / "model.keras")
-    config = json.loads((out / "config.json").read_text())
-    return (config["speed"]["steps_per_execution"], json.loads((out / "history.json").read_text()),
-            [keras.ops.convert_to_numpy(v) for v in model.variables])
-
-
 def test_several_steps_a_call_train_what_one_step_a_call_trains(tmp_path, monkeypatch):
     assert main([*RUN, "--out", str(tmp_path / "calls")]) == 0
     monkeypatch.setitem(speed.DEFAULTS, speed.machine(),
                         {**speed.DEFAULTS[speed.machine()], "steps_per_execution": 1})
     assert main([*RUN, "--out", str(tmp_path / "steps")]) == 0
-    (calls, history, weights), (one, history1, weights1) = (
-        trained(tmp_path / name) for name in ("calls", "steps"))
-    assert (calls, one) == (5, 1)
+    (weights, history, _), (weights1, history1, _) = (saved(tmp_path / name)
+                                                      for name in ("calls", "steps"))
+    assert [json.loads((tmp_path / name / "config.json").read_text())["speed"]
+            ["steps_per_execution"] for name in ("calls", "steps")] == [5, 1]
     assert history["loss"] == pytest.approx(history1["loss"], rel=1e-5)
     assert history["val_accuracy"] == history1["val_accuracy"]
     assert all(np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(weights, weights1))
