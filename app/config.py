@@ -42,8 +42,9 @@ BOUNDS = {
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1) (0: off)"),
     "target_accuracy": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
     **{key: (_at_least(0), "0 (off) or more") for key in (
-        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "decay_rate",
-        "reduce_lr_patience", "early_stopping_patience", "target_every", "histogram_freq")},
+        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "weight_decay",
+        "decay_rate", "reduce_lr_patience", "early_stopping_patience", "target_every",
+        "histogram_freq")},
 }
 
 
@@ -80,6 +81,7 @@ class Config:
     optimizer: str = "adam"  # sgd | rmsprop | adam
     learning_rate: float = 1e-3
     momentum: float = 0.0  # SGD only
+    weight_decay: float = 0.0  # decoupled (AdamW-style) decay of kernels per unit rate; 0 = off
     nesterov: bool = False
     schedule: str = "constant"  # constant | inverse_time | step | cosine | onecycle
     decay_rate: float = 0.0  # inverse_time: lr = lr0 / (1 + decay_rate * step)

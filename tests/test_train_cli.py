@@ -14,7 +14,7 @@ from app.models import core_of
 from app.runs import load_model
 from app.train import main
 from app.training.callbacks import TimeBudget, make_callbacks
-from app.training.optim import learning_rate
+from app.training.optim import learning_rate, make_optimizer
 
 
 def train(tmp_path, *args):
@@ -127,6 +127,24 @@ def test_warm_up_rises_from_a_tenth_then_decays_to_zero(name, overrides, steps_p
 def test_cosine_without_warm_up_starts_at_the_peak():
     config = dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], epochs=10, warmup_epochs=0)
     assert float(learning_rate(config, 5)(0)) == pytest.approx(config.learning_rate)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_weight_decay_shrinks_kernels_by_rate_times_decay_and_leaves_the_rest(optimizer):
+    config = dataclasses.replace(EXPERIMENTS["mnist_cnn"], optimizer=optimizer,
+                                 learning_rate=0.1, schedule="constant", weight_decay=0.5)
+    opt = make_optimizer(config, 10)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3),
+                              keras.layers.BatchNormalization()])
+    for v in model.trainable_variables:  # nonzero everywhere, so a decay of any would show
+        v.assign(np.full(v.shape, 2.0, np.float32))
+    before = {v.name: v.numpy() for v in model.trainable_variables}
+    # Zero gradients: every optimizer's own step is 0, so what moves is the decay alone.
+    opt.apply_gradients([(keras.ops.zeros_like(v), v) for v in model.trainable_variables])
+    after = {v.name: v.numpy() for v in model.trainable_variables}
+    np.testing.assert_allclose(after["kernel"], before["kernel"] * (1 - 0.1 * 0.5), rtol=1e-6)
+    for name in ("bias", "gamma", "beta"):
+        np.testing.assert_array_equal(after[name], before[name])
 
 
 def test_wrong_data_dir_says_what_exists(capsys, tmp_path):

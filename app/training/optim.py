@@ -42,13 +42,23 @@ def _warm_cosine(lr, total, warmup):
 
 def make_optimizer(config, steps_per_epoch):
     lr = learning_rate(config, steps_per_epoch)
+    # Decoupled weight decay (Keras applies w -= w * weight_decay * lr after each step, AdamW's
+    # rule for every optimizer); None rather than 0 keeps the decay step out of the graph.
+    decay = config.weight_decay or None
     if config.optimizer == "sgd":
-        return keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(lr)
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(lr)
-    raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {OPTIMIZERS}")
+        optimizer = keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov,
+                                         weight_decay=decay)
+    elif config.optimizer == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(lr, weight_decay=decay)
+    elif config.optimizer == "adam":
+        optimizer = keras.optimizers.Adam(lr, weight_decay=decay)
+    else:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {OPTIMIZERS}")
+    if decay:
+        # Kernels only: decaying biases and batchnorm's scale and shift only shrinks what the
+        # normalization sets (the usual AdamW practice; variable names are Keras').
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
 
 
 def steps_per_epoch(num_examples, batch_size):
