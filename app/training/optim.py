@@ -56,7 +56,9 @@ def make_optimizer(config, steps_per_epoch):
         raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {OPTIMIZERS}")
     if decay:
         # Kernels only: decaying biases and batchnorm's scale and shift only shrinks what the
-        # normalization sets (the usual AdamW practice; variable names are Keras').
+        # normalization sets (the usual AdamW practice; variable names are Keras'). Keras does
+        # not save this list (by design, keras-team/keras#16274): a resumed run rebuilds it
+        # here, but model.keras loaded with Keras alone and trained on decays every variable.
         optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     return optimizer
 
