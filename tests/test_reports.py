@@ -4,6 +4,7 @@ experiments that ran; a reproduction stopped midway (Ctrl-C) resumes without ret
 that had finished, and runs again, beside the old, a row whose experiment changed since;
 --readme writes the tables into the README between its markers."""
 
+import dataclasses
 import importlib
 import json
 import shutil
@@ -198,3 +199,8 @@ def test_a_row_over_seeds_shows_the_median_seeds_figures_and_names_that_seed():
     assert (text, value, spread) == (
         "99.65% test; 99.62% after 4.1 min (seed 2, the median of 3 seeds)", 0.9965,
         "0.9963-0.997")
+    # A percentage's spread reads as one: the seeds of a figure in % are shown in %.
+    percent = [dataclasses.replace(f, unit="%") for f in figures]
+    assert Result(row=None, figures=percent).summary()[2] == "99.63-99.70%"
+    seconds = [Figure(f"{v} s", v, unit="s") for v in (24.61, 24.4, 25.38)]
+    assert Result(row=None, figures=seconds).summary()[2] == "24.4-25.4 s"

@@ -77,6 +77,15 @@ class Figure:
     value: float | None = None
     data: str = ""  # what it was measured on
     epochs: int | None = None
+    unit: str = ""  # how the value reads: "%" (a fraction shown as a percentage), "s", or ""
+
+    def spread(self, low, high):
+        """low-high in this figure's unit: "99.63-99.70%" for 0.9963 and 0.997 as percentages."""
+        if self.unit == "%":
+            return f"{low * 100:.2f}-{high * 100:.2f}%"
+        if self.unit == "s":
+            return f"{low:.1f}-{high:.1f} s"
+        return f"{low:.4g}-{high:.4g}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +126,8 @@ def metric(name="accuracy", percent=True):
             return Figure(f"no {name} in metrics.json")
         split = metrics.get("split", "held-out")
         text = f"{value:.2%} {split}" if percent else f"{value:.4g} {split}"
-        return Figure(text, value, _data(folders[-1]), metrics.get("epochs_run"))
+        return Figure(text, value, _data(folders[-1]), metrics.get("epochs_run"),
+                      "%" if percent else "")
     return read
 
 
@@ -136,7 +146,7 @@ def seconds_to_target(folders):
     if target is None:
         return Figure("no target_accuracy")
     return Figure(f"{target:.2%} after {seconds / 60:.1f} min of training" if seconds
-                  else f"{target:.2%} not reached", seconds)
+                  else f"{target:.2%} not reached", seconds, unit="s")
 
 
 def top5(folders):
@@ -145,7 +155,7 @@ def top5(folders):
     if one is None or five is None:
         return Figure("no accuracy or top5_accuracy in metrics.json")
     return Figure(f"top-1 {one:.2%}, top-5 {five:.2%} {metrics.get('split', '')}", one,
-                  _data(folders[-1]), metrics.get("epochs_run"))
+                  _data(folders[-1]), metrics.get("epochs_run"), "%")
 
 
 def circles(folders):
@@ -156,7 +166,7 @@ def circles(folders):
     if ours is None or theirs is None:
         return Figure("no accuracy in numpy/ or keras/metrics.json")
     return Figure(f"numpy {ours:.2%}, Keras {theirs:.2%} test", ours,
-                  _data(folders[-1] / "keras"), keras_run.get("epochs_run"))
+                  _data(folders[-1] / "keras"), keras_run.get("epochs_run"), "%")
 
 
 def svm(folders):
@@ -167,7 +177,7 @@ def svm(folders):
         return Figure("no svm_circles.json")
     shown = [k for k in cells if k in ("linear", "poly 1", "poly 2", "poly 3", "poly 6", "rbf")]
     return Figure(", ".join(f"{k} {cells[k]:.0%}" for k in shown), cells.get("rbf"),
-                  "2-D circles")
+                  "2-D circles", unit="%")
 
 
 def gradcheck(folders):
@@ -199,7 +209,7 @@ def search(percent=True):
         if len(folders) > 1:
             held = metric("accuracy" if percent else "loss", percent)(folders[1:])
             text += f"; exported: {held.text}"
-            return Figure(text, held.value, held.data or _data(folders[1]), held.epochs)
+            return dataclasses.replace(held, text=text, data=held.data or _data(folders[1]))
         return Figure(text, best["score"], "", best.get("epochs"))
     return read
 

@@ -70,7 +70,7 @@ class Result:
         shown = valued[values.index(median)]
         return (f"{shown.text} (seed {self.figures.index(shown)}, the median of {len(values)} "
                 "seeds)", median,
-                f"{min(values):.4g}-{max(values):.4g}")
+                shown.spread(min(values), max(values)))
 
 
 def stop(child):
