@@ -156,6 +156,15 @@ def test_checkpoints_keep_two_skip_a_damaged_one_and_survive_a_full_disk(tmp_pat
     with pytest.warns(UserWarning), pytest.raises(ValueError, match=r"learning_rate: 0\.01 -> 0\."):
         store.latest(other)
 
+    # A checkpoint of a version before a field existed resumes under that field's default, and
+    # only under it: weight_decay came later, and the old run trained without decay.
+    older = state(5)
+    del older["config"]["weight_decay"]
+    store.write(older, {"w": np.zeros(3, np.float32)})
+    assert store.latest(config)[0]["epoch"] == 5
+    with pytest.raises(ValueError, match=r"weight_decay: 0\.0 -> 0\.1"):
+        store.latest(dataclasses.replace(config, weight_decay=0.1))
+
 
 def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
     # A good first epoch, then SGD at a rate multiplied by 1e6: the weights blow up.

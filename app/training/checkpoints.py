@@ -32,6 +32,11 @@ FIX_DISK = ("Fix: free disk space (or pass --out on a disk with room) and run th
             "again to resume.")
 
 
+def _defaults(config):
+    return {f.name: f.default for f in dataclasses.fields(config)
+            if f.default is not dataclasses.MISSING}
+
+
 class Checkpoints:
     """The checkpoint folders of one run (`folder`, usually RUN/resume)."""
 
@@ -98,8 +103,11 @@ class Checkpoints:
                 warnings.warn(f"checkpoint {self.folder / name} is partial or corrupt ({error}); "
                               "using the one before it", stacklevel=2)
                 continue
-            theirs, ours = state["config"], dataclasses.asdict(config)
-            changed = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in ours.items()
+            # A field the checkpoint lacks came after the version that wrote it: that run
+            # trained as its default does (new fields default to the old behaviour).
+            theirs = {**_defaults(config), **state["config"]}
+            changed = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in
+                       dataclasses.asdict(config).items()
                        if k not in CONTINUABLE and theirs.get(k) != v]
             if changed:
                 raise ValueError(
