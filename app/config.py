@@ -48,6 +48,13 @@ BOUNDS = {
 }
 
 
+def with_defaults(saved):
+    """A config dict saved by an earlier version, with the fields added since at their defaults
+    (new fields default to the old behaviour), so it compares equal to the same config now."""
+    return {**{f.name: f.default for f in dataclasses.fields(Config)
+               if f.default is not dataclasses.MISSING}, **saved}
+
+
 @dataclass(frozen=True)
 class Config:
     name: str

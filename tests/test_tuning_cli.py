@@ -3,23 +3,25 @@ flags are app.train's, every declared space builds, report 001's table is in its
 chief with two workers on 127.0.0.1 runs every trial exactly once."""
 
 import argparse
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import pytest
 
 from app.cli import add_training_flags
 from app.config import Config
+from app.experiments import EXPERIMENTS
 from app.models import build
 from app.train import parser as train_parser
 from tests.test_tuning import regression, trials
-from tuning.search import declared, main, parser, resolve_config
+from tuning.search import check_folder, declared, main, parser, resolve_config
 from tuning.spaces import DATA_FIELDS, SPACES
 
 ROOT = Path(__file__).parents[1]
@@ -39,6 +41,18 @@ def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
     assert message in err
     if "experiment" in message or "space" in message:
         assert all(name in err for name in SPACES)
+
+
+def test_a_search_folder_of_a_version_with_fewer_config_fields_resumes(tmp_path):
+    config = EXPERIMENTS["regression"]
+    meta = {"experiment": "regression", "tuner": "random", "config": asdict(config)}
+    older = {**meta, "config": dict(meta["config"])}
+    del older["config"]["weight_decay"]  # a field added later: the old search had no decay
+    (tmp_path / "search.json").write_text(json.dumps(older))
+    check_folder(tmp_path, meta, overwrite=False)  # the same search: goes on
+    changed = {**meta, "config": asdict(replace(config, weight_decay=0.1))}
+    with pytest.raises(ValueError, match=r"differs in \['config'\]"):
+        check_folder(tmp_path, changed, overwrite=False)
 
 
 def test_search_takes_the_training_flags_and_seed_means_reproducible():

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from app.cli import add_training_flags, training_overrides
-from app.config import apply_overrides
+from app.config import apply_overrides, with_defaults
 from app.data.errors import DataError
 from app.experiments import EXPERIMENTS
 from app.runs import write_json
@@ -133,6 +133,8 @@ def check_folder(out, meta, overwrite):
         shutil.rmtree(out)
     if path.exists():
         old = json.loads(path.read_text())
+        if isinstance(old.get("config"), dict):  # written by a version with fewer fields
+            old["config"] = with_defaults(old["config"])
         changed = [key for key in meta if key != "data_dir" and old.get(key) != meta[key]]
         if changed:
             raise ValueError(f"{out} holds a different search (it differs in {changed}). "

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.config import with_defaults
 from app.runs import fsync
 
 KEEP = 2  # checkpoints kept: the newest, and the one before in case the newest is damaged
@@ -30,11 +31,6 @@ KEEP = 2  # checkpoints kept: the newest, and the one before in case the newest 
 CONTINUABLE = ("strategy", "epochs", "max_minutes")
 FIX_DISK = ("Fix: free disk space (or pass --out on a disk with room) and run the same command "
             "again to resume.")
-
-
-def _defaults(config):
-    return {f.name: f.default for f in dataclasses.fields(config)
-            if f.default is not dataclasses.MISSING}
 
 
 class Checkpoints:
@@ -103,9 +99,7 @@ class Checkpoints:
                 warnings.warn(f"checkpoint {self.folder / name} is partial or corrupt ({error}); "
                               "using the one before it", stacklevel=2)
                 continue
-            # A field the checkpoint lacks came after the version that wrote it: that run
-            # trained as its default does (new fields default to the old behaviour).
-            theirs = {**_defaults(config), **state["config"]}
+            theirs = with_defaults(state["config"])  # from a version with fewer fields
             changed = [f"{k}: {theirs.get(k)!r} -> {v!r}" for k, v in
                        dataclasses.asdict(config).items()
                        if k not in CONTINUABLE and theirs.get(k) != v]
