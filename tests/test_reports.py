@@ -191,6 +191,17 @@ def test_a_finished_step_of_a_changed_experiment_is_set_aside_not_reused(tmp_pat
         shutil.rmtree(folder)
 
 
+@pytest.mark.parametrize("ours, theirs, higher, said", [
+    ([0.34], [0.33], True, "helps"),  # one seed each: the sign of the gain, as before
+    ([0.32], [0.33], True, "does not help"),
+    ([0.293, 0.344, 0.352], [0.327, 0.328, 0.332], True, "within the seeds' spread"),
+    ([0.36, 0.40, 0.44], [0.17, 0.17, 0.27], True, "helps"),
+    ([0.36, 0.40, 0.44], [0.17, 0.17, 0.27], False, "does not help"),  # a loss: lower is better
+])
+def test_a_change_helps_over_seeds_only_when_the_ranges_are_apart(ours, theirs, higher, said):
+    assert table.verdict(ours, theirs, higher) == said
+
+
 def test_a_row_over_seeds_shows_the_median_seeds_figures_and_names_that_seed():
     figures = [Figure(f"{v:.2%} test; 99.62% after {m} min", v) for v, m in
                ((0.9970, 4.5), (0.9963, 8.9), (0.9965, 4.1))]

@@ -4,6 +4,7 @@ saved_models/reports/ID/; and the README's Results section generated from those 
 Imports no TensorFlow: tables are rebuilt from the step folders' JSON files."""
 
 import re
+import statistics
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ COLUMNS = ["setting", "report", "ours", "change", "data", "epochs", "minutes", "
 def rows_of(results, root):
     """table.json's rows: the report's setting and figure, ours, and where it came from."""
     values = {r.row.key: r.summary()[1] for r in results}
+    seeds = {r.row.key: [f.value for f in r.figures if f.value is not None] for r in results}
     rows = []
     for result in results:
         row, (text, value, spread) = result.row, result.summary()
@@ -27,9 +29,10 @@ def rows_of(results, root):
         if row.against and value is not None and base is not None:
             gain = (value - base) * (1 if row.higher else -1)
             scale, unit = (100, " pts") if 0 <= abs(base) <= 1 and row.higher else (1, "")
+            said = verdict(seeds[row.key], seeds[row.against], row.higher)
             change = (f"{'+' if gain >= 0 else '-'}{abs(gain) * scale:.1f}{unit} against "
-                      f"{row.against} ({'helps' if gain > 0 else 'does not help'})")
-            if gain <= 0 and row.why:
+                      f"{row.against} ({said})")
+            if said != "helps" and row.why:
                 change += f": {row.why}"
         rows.append({"key": row.key, "setting": row.setting, "report": row.report,
                      "ours": text, "value": value, "spread": spread,
@@ -41,6 +44,19 @@ def rows_of(results, root):
                                 (result.folders[0] if result.folders else [])],
                      "commands": result.commands, "failed": result.failed})
     return rows
+
+
+def verdict(ours, theirs, higher=True):
+    """Whether a change helps, from each row's values over its seeds (medians taken before):
+    over several seeds a verdict needs the two ranges apart, so a gain inside the seeds'
+    spread is not called one."""
+    sign = 1 if higher else -1
+    ours, theirs = [sign * v for v in ours], [sign * v for v in theirs]
+    if len(ours) > 1 and len(theirs) > 1 and max(ours) >= min(theirs) and \
+            min(ours) <= max(theirs):
+        return "within the seeds' spread"
+    return "helps" if statistics.median_low(ours) > statistics.median_low(theirs) else \
+        "does not help"
 
 
 def markdown(title, meta, rows):
