@@ -61,16 +61,21 @@ class Result:
         when there are several."""
         if self.failed:
             return f"failed: {self.failed}", None, ""
-        valued = [f for f in self.figures if f.value is not None]
-        if len(valued) < 2:  # the text and value of one seed, not one's text and another's value
-            shown = (valued or self.figures)[0]
+        values = [f.value for f in self.figures if f.value is not None]
+        shown = self.figures[self.median_seed()]
+        if len(values) < 2:  # the text and value of one seed, not one's text and another's value
             return shown.text, shown.value, ""
-        values = [f.value for f in valued]
-        median = statistics.median_low(values)
-        shown = valued[values.index(median)]
-        return (f"{shown.text} (seed {self.figures.index(shown)}, the median of {len(values)} "
-                "seeds)", median,
-                shown.spread(min(values), max(values)))
+        return (f"{shown.text} (seed {self.median_seed()}, the median of {len(values)} seeds)",
+                shown.value, shown.spread(min(values), max(values)))
+
+    def median_seed(self):
+        """The seed whose figure is the median (the lower one of an even count), or the first
+        seed with a figure."""
+        valued = [i for i, f in enumerate(self.figures) if f.value is not None] or [0]
+        values = [self.figures[i].value for i in valued]
+        if len(valued) < 2:
+            return valued[0]
+        return valued[values.index(statistics.median_low(values))]
 
 
 def stop(child):

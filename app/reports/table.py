@@ -40,8 +40,8 @@ def rows_of(results, root):
                      "change": change, "data": first.data if first else "",
                      "epochs": first.epochs if first else None,
                      "minutes": round(result.seconds / 60, 1),
-                     "folder": [str(Path(f).relative_to(root)) for f in
-                                (result.folders[0] if result.folders else [])],
+                     "folder": [str(Path(f).relative_to(root)) for f in  # the median seed's
+                                (result.folders[result.median_seed()] if result.folders else [])],
                      "commands": result.commands, "failed": result.failed})
     return rows
 
