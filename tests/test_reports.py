@@ -209,7 +209,7 @@ def test_a_row_over_seeds_shows_the_median_seeds_figures_and_names_that_seed():
     # The time is seed 2's own, not a median of the three times: the text says whose it is.
     assert (text, value, spread) == (
         "99.65% test; 99.62% after 4.1 min (seed 2, the median of 3 seeds)", 0.9965,
-        "0.9963-0.997")
+        "0.9963 to 0.997")
     # A percentage's spread reads as one: the seeds of a figure in % are shown in %.
     percent = [dataclasses.replace(f, unit="%") for f in figures]
     assert Result(row=None, figures=percent).summary()[2] == "99.63-99.70%"

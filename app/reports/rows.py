@@ -85,7 +85,7 @@ class Figure:
             return f"{low * 100:.2f}-{high * 100:.2f}%"
         if self.unit == "s":
             return f"{low:.1f}-{high:.1f} s"
-        return f"{low:.4g}-{high:.4g}"
+        return f"{low:.4g} to {high:.4g}"  # a hyphen would misread beside 3.3e-11
 
 
 @dataclasses.dataclass(frozen=True)
