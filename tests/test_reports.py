@@ -215,3 +215,5 @@ def test_a_row_over_seeds_shows_the_median_seeds_figures_and_names_that_seed():
     assert Result(row=None, figures=percent).summary()[2] == "99.63-99.70%"
     seconds = [Figure(f"{v} s", v, unit="s") for v in (24.61, 24.4, 25.38)]
     assert Result(row=None, figures=seconds).summary()[2] == "24.4-25.4 s"
+    same = [Figure("100%", 1.0, unit="%") for _ in range(3)]
+    assert Result(row=None, figures=same).summary()[2] == "all 100.00%"

@@ -80,12 +80,16 @@ class Figure:
     unit: str = ""  # how the value reads: "%" (a fraction shown as a percentage), "s", or ""
 
     def spread(self, low, high):
-        """low-high in this figure's unit: "99.63-99.70%" for 0.9963 and 0.997 as percentages."""
+        """low-high in this figure's unit: "99.63-99.70%" for 0.9963 and 0.997 as percentages;
+        "all 100.00%" when every seed gave the same."""
+        number, unit = {"%": ("{:.2f}".format, "%"), "s": ("{:.1f}".format, " s")}.get(
+            self.unit, ("{:.4g}".format, ""))
         if self.unit == "%":
-            return f"{low * 100:.2f}-{high * 100:.2f}%"
-        if self.unit == "s":
-            return f"{low:.1f}-{high:.1f} s"
-        return f"{low:.4g} to {high:.4g}"  # a hyphen would misread beside 3.3e-11
+            low, high = low * 100, high * 100
+        if number(low) == number(high):
+            return f"all {number(low)}{unit}"
+        # "to" for plain numbers: a hyphen would misread beside 3.3e-11
+        return f"{number(low)}{'-' if unit else ' to '}{number(high)}{unit}"
 
 
 @dataclasses.dataclass(frozen=True)
