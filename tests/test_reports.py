@@ -18,8 +18,8 @@ import pytest
 from app.config import apply_overrides
 from app.experiments import EXPERIMENTS
 from app.reports import REPORTS, table
-from app.reports.rows import Figure
-from app.reports.runner import MARKER, Result, set_aside_if_stale
+from app.reports.rows import Figure, Row, Step
+from app.reports.runner import MARKER, Result, same_registered, set_aside_if_stale
 from tuning.spaces import SPACES
 
 ROOT = Path(__file__).parents[1]
@@ -191,12 +191,38 @@ def test_a_finished_step_of_a_changed_experiment_is_set_aside_not_reused(tmp_pat
         shutil.rmtree(folder)
 
 
+def test_a_finished_step_of_an_earlier_version_is_still_reused():
+    now = Step("app.train").registered(["mnist_best"])
+    # Before 2026-12-01 markers held the config's repr, and weight_decay did not exist.
+    text = repr(dataclasses.replace(EXPERIMENTS["mnist_best"], description=""))
+    old_text = text.replace("weight_decay=0.0, ", "")
+    older = {k: v for k, v in now.items() if k != "weight_decay"}  # a field added later
+    assert old_text != text and all(same_registered(s, now) for s in (old_text, text, older, now))
+    changed = {**now, "epochs": now["epochs"] + 1}
+    assert not any(same_registered(s, changed) for s in (old_text, older, now))
+
+
+def test_table_rows_judge_over_seeds_and_name_the_median_seeds_folder(tmp_path):
+    base, rung = Row("base", "s", "r", (), None), Row("rung", "s", "r", (), None, against="base")
+
+    def result(row, values):
+        return Result(row=row, figures=[Figure(f"{v:.2%}", v, unit="%") for v in values],
+                      folders=[[tmp_path / f"{row.key}-{i}"] for i in range(len(values))])
+
+    rows = table.rows_of([result(base, [0.30, 0.33, 0.35]), result(rung, [0.36, 0.31, 0.34])],
+                         tmp_path)
+    assert rows[1]["change"] == "+1.0 pts against base (within the seeds' spread)"
+    assert (rows[0]["folder"], rows[1]["folder"]) == (["base-1"], ["rung-2"])  # median seeds
+    assert rows[1]["ours"].endswith("(seed 2, the median of 3 seeds)")
+
+
 @pytest.mark.parametrize("ours, theirs, higher, said", [
     ([0.34], [0.33], True, "helps"),  # one seed each: the sign of the gain, as before
     ([0.32], [0.33], True, "does not help"),
     ([0.293, 0.344, 0.352], [0.327, 0.328, 0.332], True, "within the seeds' spread"),
     ([0.36, 0.40, 0.44], [0.17, 0.17, 0.27], True, "helps"),
     ([0.36, 0.40, 0.44], [0.17, 0.17, 0.27], False, "does not help"),  # a loss: lower is better
+    ([0.995, 0.996, 0.997], [0.9955], True, "within the seeds' spread"),  # 3 seeds against 1
 ])
 def test_a_change_helps_over_seeds_only_when_the_ranges_are_apart(ours, theirs, higher, said):
     assert table.verdict(ours, theirs, higher) == said
@@ -213,7 +239,5 @@ def test_a_row_over_seeds_shows_the_median_seeds_figures_and_names_that_seed():
     # A percentage's spread reads as one: the seeds of a figure in % are shown in %.
     percent = [dataclasses.replace(f, unit="%") for f in figures]
     assert Result(row=None, figures=percent).summary()[2] == "99.63-99.70%"
-    seconds = [Figure(f"{v} s", v, unit="s") for v in (24.61, 24.4, 25.38)]
-    assert Result(row=None, figures=seconds).summary()[2] == "24.4-25.4 s"
     same = [Figure("100%", 1.0, unit="%") for _ in range(3)]
     assert Result(row=None, figures=same).summary()[2] == "all 100.00%"

@@ -65,7 +65,8 @@ class Step:
         config = EXPERIMENTS.get(name) if self.module == "app.train" else \
             SPACES[name].base() if self.module.startswith("tuning.") and name in SPACES else None
         # Every setting, not the description: rewording it changes no result.
-        return repr(dataclasses.replace(config, description="")) if config else ""
+        return {k: v for k, v in dataclasses.asdict(config).items() if k != "description"} \
+            if config else ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +78,12 @@ class Figure:
     value: float | None = None
     data: str = ""  # what it was measured on
     epochs: int | None = None
-    unit: str = ""  # how the value reads: "%" (a fraction shown as a percentage), "s", or ""
+    unit: str = ""  # how the value reads: "%" (a fraction shown as a percentage), or ""
 
     def spread(self, low, high):
         """low-high in this figure's unit: "99.63-99.70%" for 0.9963 and 0.997 as percentages;
         "all 100.00%" when every seed gave the same."""
-        number, unit = {"%": ("{:.2f}".format, "%"), "s": ("{:.1f}".format, " s")}.get(
-            self.unit, ("{:.4g}".format, ""))
+        number, unit = ("{:.2f}".format, "%") if self.unit == "%" else ("{:.4g}".format, "")
         if self.unit == "%":
             low, high = low * 100, high * 100
         if number(low) == number(high):
@@ -150,7 +150,7 @@ def seconds_to_target(folders):
     if target is None:
         return Figure("no target_accuracy")
     return Figure(f"{target:.2%} after {seconds / 60:.1f} min of training" if seconds
-                  else f"{target:.2%} not reached", seconds, unit="s")
+                  else f"{target:.2%} not reached", seconds)
 
 
 def top5(folders):

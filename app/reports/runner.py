@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from app import cli, runs
+from app.config import Config, with_defaults
 from app.reports.rows import Figure
 
 MARKER = "report_step.json"
@@ -24,7 +25,21 @@ MARKER = "report_step.json"
 
 def records(marker, key):
     """Whether a step's marker (None if it never finished) records the step that `key` describes."""
-    return bool(marker) and {k: marker.get(k) for k in key} == key
+    return bool(marker) and all(
+        same_registered(marker.get(k), v) if k == "registered" else marker.get(k) == v
+        for k, v in key.items())
+
+
+def same_registered(saved, now):
+    """Whether a marker's registered config is `now` (a dict): fields added since it was
+    written count at their defaults. Markers before 2026-12-01 hold the config's repr, which
+    weight_decay was then added to."""
+    if not isinstance(now, dict) or not now:
+        return saved == now
+    if isinstance(saved, str):
+        text = repr(Config(**now, description=""))
+        return saved in (text, text.replace("weight_decay=0.0, ", ""))
+    return isinstance(saved, dict) and with_defaults(saved) == with_defaults(now)
 
 
 def set_aside_if_stale(folder, key):
@@ -57,8 +72,8 @@ class Result:
 
     def summary(self):
         """(text, value, spread) over the seeds: the median seed's text, naming that seed (its
-        other figures, such as a time, are that run's, not medians); spread "a-b" of the values
-        when there are several."""
+        other figures, such as a time, are that run's, not medians); the spread of the values
+        in the figure's unit when there are several (Figure.spread)."""
         if self.failed:
             return f"failed: {self.failed}", None, ""
         values = [f.value for f in self.figures if f.value is not None]

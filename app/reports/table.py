@@ -52,7 +52,7 @@ def verdict(ours, theirs, higher=True):
     spread is not called one."""
     sign = 1 if higher else -1
     ours, theirs = [sign * v for v in ours], [sign * v for v in theirs]
-    if len(ours) > 1 and len(theirs) > 1 and max(ours) >= min(theirs) and \
+    if max(len(ours), len(theirs)) > 1 and max(ours) >= min(theirs) and \
             min(ours) <= max(theirs):
         return "within the seeds' spread"
     return "helps" if statistics.median_low(ours) > statistics.median_low(theirs) else \

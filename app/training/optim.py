@@ -42,8 +42,9 @@ def _warm_cosine(lr, total, warmup):
 
 def make_optimizer(config, steps_per_epoch):
     lr = learning_rate(config, steps_per_epoch)
-    # Decoupled weight decay (Keras applies w -= w * weight_decay * lr after each step, AdamW's
-    # rule for every optimizer); None rather than 0 keeps the decay step out of the graph.
+    # Decoupled weight decay (Keras applies w -= w * weight_decay * lr at each step, before the
+    # gradient update: AdamW's rule, for every optimizer); None rather than 0 keeps the decay
+    # step out of the graph.
     decay = config.weight_decay or None
     if config.optimizer == "sgd":
         optimizer = keras.optimizers.SGD(lr, momentum=config.momentum, nesterov=config.nesterov,
