@@ -7,10 +7,12 @@ that had finished, and runs again, beside the old, a row whose experiment change
 import dataclasses
 import importlib
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -214,6 +216,13 @@ def test_table_rows_judge_over_seeds_and_name_the_median_seeds_folder(tmp_path):
     assert rows[1]["change"] == "+1.0 pts against base (within the seeds' spread)"
     assert (rows[0]["folder"], rows[1]["folder"]) == (["base-1"], ["rung-2"])  # median seeds
     assert rows[1]["ours"].endswith("(seed 2, the median of 3 seeds)")
+    # The table's time is when its last command finished, not when it was rewritten.
+    for i in range(3):
+        (folder := tmp_path / f"base-{i}").mkdir()
+        (folder / MARKER).write_text("{}")
+        os.utime(folder / MARKER, (1796140000 + i * 60,) * 2)
+    results = [result(base, [0.30, 0.33, 0.35])]
+    assert table.measured(results) == datetime.fromtimestamp(1796140120)
 
 
 @pytest.mark.parametrize("ours, theirs, higher, said", [

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app import plots, runs
 from app.data.errors import DataError
+from app.reports.runner import MARKER
 
 BEGIN, END = "<!-- reports:begin -->", "<!-- reports:end -->"
 TABLE_ID = r"\d{3}(?:-quick)?"  # a report's measured tables: 004, 004-quick (not smoke runs')
@@ -125,6 +126,15 @@ def earlier(path):
     return {r["key"]: r for r in table.get("rows", []) if not r["failed"]}, table.get("date")
 
 
+def measured(results):
+    """When the last of the results' commands finished (its marker's time), or now: a rerun
+    that reuses every finished run rewrites the table, not the time it was measured."""
+    done = [folder / MARKER for result in results for seed in result.folders
+            for folder in seed if (folder / MARKER).is_file()]
+    return datetime.fromtimestamp(max(p.stat().st_mtime for p in done)) if done else \
+        datetime.now()
+
+
 def write(report_id, title, results, root, meta):
     """table.json, table.md, figures.png and curves.png in root/ID; the paths written. A row
     not run now (`--rows` left it out and its folders are gone, as on another machine) keeps
@@ -142,7 +152,7 @@ def write(report_id, title, results, root, meta):
     # them once: their time counts once.
     minutes = {tuple(r["commands"]): r["minutes"] for r in rows}
     meta = {**meta, "report": report_id, "title": title,
-            "date": datetime.now().isoformat(timespec="minutes"),
+            "date": measured(results).isoformat(timespec="minutes"),
             "minutes": round(sum(minutes.values()), 1),
             "kept": {"rows": kept, "date": date} if kept else None}
     runs.write_json(out / "table.json", {**meta, "rows": rows})
