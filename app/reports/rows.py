@@ -83,13 +83,11 @@ class Figure:
     def spread(self, low, high):
         """low-high in this figure's unit: "99.63-99.70%" for 0.9963 and 0.997 as percentages;
         "all 100.00%" when every seed gave the same."""
-        number, unit = ("{:.2f}".format, "%") if self.unit == "%" else ("{:.4g}".format, "")
         if self.unit == "%":
-            low, high = low * 100, high * 100
-        if number(low) == number(high):
-            return f"all {number(low)}{unit}"
-        # "to" for plain numbers: a hyphen would misread beside 3.3e-11
-        return f"{number(low)}{'-' if unit else ' to '}{number(high)}{unit}"
+            low, high, dash, unit = f"{low * 100:.2f}", f"{high * 100:.2f}", "-", "%"
+        else:  # "to" for plain numbers: a hyphen would misread beside 3.3e-11
+            low, high, dash, unit = f"{low:.4g}", f"{high:.4g}", " to ", ""
+        return f"all {low}{unit}" if low == high else f"{low}{dash}{high}{unit}"
 
 
 @dataclasses.dataclass(frozen=True)

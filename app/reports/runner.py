@@ -39,7 +39,7 @@ def same_registered(saved, now):
     if isinstance(saved, str):
         text = repr(Config(**now, description=""))
         return saved in (text, text.replace("weight_decay=0.0, ", ""))
-    return isinstance(saved, dict) and with_defaults(saved) == with_defaults(now)
+    return isinstance(saved, dict) and with_defaults(saved) == now
 
 
 def set_aside_if_stale(folder, key):
@@ -76,20 +76,24 @@ class Result:
         in the figure's unit when there are several (Figure.spread)."""
         if self.failed:
             return f"failed: {self.failed}", None, ""
-        values = [f.value for f in self.figures if f.value is not None]
-        shown = self.figures[self.median_seed()]
+        values, seed = self.seed_values(), self.median_seed()
+        shown = self.figures[seed]
         if len(values) < 2:  # the text and value of one seed, not one's text and another's value
             return shown.text, shown.value, ""
-        return (f"{shown.text} (seed {self.median_seed()}, the median of {len(values)} seeds)",
+        return (f"{shown.text} (seed {seed}, the median of {len(values)} seeds)",
                 shown.value, shown.spread(min(values), max(values)))
+
+    def seed_values(self):
+        """The values of the seeds' figures, of those that have one, in seed order."""
+        return [f.value for f in self.figures if f.value is not None]
 
     def median_seed(self):
         """The seed whose figure is the median (the lower one of an even count), or the first
         seed with a figure."""
         valued = [i for i, f in enumerate(self.figures) if f.value is not None] or [0]
-        values = [self.figures[i].value for i in valued]
         if len(valued) < 2:
             return valued[0]
+        values = self.seed_values()
         return valued[values.index(statistics.median_low(values))]
 
 

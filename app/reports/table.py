@@ -20,7 +20,7 @@ COLUMNS = ["setting", "report", "ours", "change", "data", "epochs", "minutes", "
 def rows_of(results, root):
     """table.json's rows: the report's setting and figure, ours, and where it came from."""
     values = {r.row.key: r.summary()[1] for r in results}
-    seeds = {r.row.key: [f.value for f in r.figures if f.value is not None] for r in results}
+    seeds = {r.row.key: r.seed_values() for r in results}
     rows = []
     for result in results:
         row, (text, value, spread) = result.row, result.summary()
