@@ -44,7 +44,7 @@ BOUNDS = {
     **{key: (_at_least(0), "0 (off) or more") for key in (
         "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "weight_decay",
         "decay_rate", "reduce_lr_patience", "early_stopping_patience", "target_every",
-        "histogram_freq")},
+        "histogram_freq", "progressive_from")},
 }
 
 
@@ -66,6 +66,9 @@ class Config:
     limit: int = 0  # at most this many train and held-out examples; 0 = all
     val_split: float = 0.1  # stratified validation fraction of train; 0 = source's own split
     image_size: int = 64  # pixels, for image-folder datasets
+    # Progressive resizing (fastai, FFCV): train on images of this side in pixels first, growing
+    # them to image_size over the first 3/4 of the epochs; 0 = off. Image folders only.
+    progressive_from: int = 0
     resize: str = "squash"  # image folders: squash | pad (keep aspect) | crop (center crop)
     normalize: str = "scale"  # scale to [0, 1] | standardize per channel | zca whitening
     augment: str = "none"  # a name in app.data.augment.AUGMENTATIONS
@@ -148,6 +151,12 @@ class Config:
         if self.limit < 0 or self.limit == 1:
             raise ValueError(f"limit must be 0 (all) or at least 2, got {self.limit}: a run "
                              "needs a training and a validation example. Fix: --limit N, N >= 2.")
+        if self.progressive_from and (self.dataset != "cats_dogs"
+                                      or self.progressive_from > self.image_size):
+            raise ValueError(
+                f"progressive_from={self.progressive_from} needs an image-folder dataset "
+                f"(cats_dogs) and at most image_size={self.image_size} px: it is the side "
+                "training starts at. Fix: --set progressive_from=0, or a size <= image_size.")
         epochs = self.feature_maps.replace(" ", "").split(",") if self.feature_maps else []
         if not all(e.isdigit() and int(e) >= 1 for e in epochs):
             raise ValueError(f"feature_maps takes epoch numbers such as 1,10,50, got "

@@ -67,7 +67,7 @@ def reload(study, config, hp, checkpoint, out_dir, provenance):
         model.load_weights(checkpoint)
         splits = study.splits
         test = study.datasets(config, splits)[2]
-        inference = inference_model(model, config.dataset, study.outputs)
+        inference = inference_model(model, config.dataset, study.outputs, splits.input_shape)
         results = {**{k[4:]: v for k, v in evaluate(model, test).items()},
                    "split": splits.eval_split, "examples": len(splits.test[0])}
         if splits.class_names:

@@ -50,8 +50,9 @@ class RandomAffine(keras.layers.Layer):
     def call(self, images, training=True, seed=None):
         if not training:
             return images
-        shape = ops.shape(images)
-        transform = self.matrices(shape[0], images.shape[1], images.shape[2], seed)
+        shape = ops.shape(images)  # sizes unknown until run time under progressive resizing
+        height, width = (ops.cast(side, "float32") for side in shape[1:3])
+        transform = self.matrices(shape[0], height, width, seed)
         return ops.image.affine_transform(images, transform, fill_mode=self.fill_mode)
 
     def compute_output_shape(self, input_shape):

@@ -61,6 +61,8 @@ def preprocessing(shape, mode, x_train=None, seed=0):
         mean, matrix = zca_fit(subset)
         zca = keras.layers.Dense(math.prod(shape), trainable=False, name="zca")
         layers += [keras.layers.Flatten(), zca, keras.layers.Reshape(shape)]
+    if len(shape) == 3 and zca is None:  # images of any size: progressive resizing feeds several
+        shape = (None, None, shape[-1])
     block = keras.Sequential([keras.Input(shape), *layers], name="preprocessing")
     if zca is not None:  # (x - mean) @ W = x @ W - mean @ W: ZCA's matrix lives in model.keras
         zca.set_weights([matrix.astype(np.float32), (-mean @ matrix).astype(np.float32)])

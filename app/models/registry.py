@@ -82,10 +82,11 @@ def output_units(name, num_classes):
     return 1 if default == 1 else num_classes
 
 
-def assemble(core, preprocessing, augmentation=(), name="model"):
+def assemble(core, preprocessing, augmentation=(), name="model", input_shape=None):
     """raw 0-255 input -> augmentation layers (training only) -> preprocessing block -> `core`:
-    a trained model as the app saves it (without augmentation) or trains it (with)."""
-    inputs = keras.Input(core.input_shape[1:], name="pixels")
+    a trained model as the app saves it (without augmentation) or trains it (with). The input
+    takes `input_shape`, by default the core's (a core of any image size can be saved at one)."""
+    inputs = keras.Input(input_shape or core.input_shape[1:], name="pixels")
     x = inputs
     for layer in (*augmentation, preprocessing):
         x = layer(x)

@@ -32,12 +32,12 @@ def records(marker, key):
 
 def same_registered(saved, now):
     """Whether a marker's registered config is `now` (a dict): fields added since it was
-    written count at their defaults. Markers before 2026-12-01 hold the config's repr, which
-    weight_decay was then added to."""
+    written count at their defaults. Markers written before 2026-12-01's evening hold the
+    config's repr, before weight_decay (added that day) and progressive_from (added after)."""
     if not isinstance(now, dict) or not now:
         return saved == now
     if isinstance(saved, str):
-        text = repr(Config(**now, description=""))
+        text = repr(Config(**now, description="")).replace("progressive_from=0, ", "")
         return saved in (text, text.replace("weight_decay=0.0, ", ""))
     return isinstance(saved, dict) and with_defaults(saved) == now
 

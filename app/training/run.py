@@ -45,7 +45,9 @@ def compiled_model(config, splits, outputs, preprocessing, model_side, speed, st
     """(training model, the network's parameter count) for `config`, compiled for `splits`'
     training size: what every run trains, and every search trial. `start_step`: the batch of
     its epoch that a resumed run starts at (its calls must end there too)."""
-    core = models.build(config.model, input_shape=splits.input_shape, num_classes=outputs,
+    # Progressive resizing trains on several image sizes: a network of any size then.
+    shape = (None, None, splits.input_shape[-1]) if config.progressive_from else splits.input_shape
+    core = models.build(config.model, input_shape=shape, num_classes=outputs,
                         **config.model_kwargs())
     model = models.assemble(core, preprocessing, model_side, name="training")
     loss, metrics = loss_and_metrics(config.dataset, outputs, config.dense_labels(),
@@ -63,11 +65,13 @@ def compiled_model(config, splits, outputs, preprocessing, model_side, speed, st
     return model, core.count_params()
 
 
-def inference_model(model, dataset, outputs):
+def inference_model(model, dataset, outputs, input_shape):
     """The saved form of training `model`: its preprocessing and network, without the
     training-only augmentation, sharing their weights and the optimizer (its state is saved
-    too), compiled with Keras' built-in loss and metrics on class indices."""
-    inference = models.assemble(models.core_of(model), preprocessing_of(model))
+    too), taking images of `input_shape` (the data's), compiled with Keras' built-in loss and
+    metrics on class indices."""
+    inference = models.assemble(models.core_of(model), preprocessing_of(model),
+                                input_shape=input_shape)
     loss, metrics = loss_and_metrics(dataset, outputs)
     inference.compile(optimizer=model.optimizer, loss=loss, metrics=metrics)
     return inference
@@ -141,7 +145,7 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         train_ds, val_ds, test_ds, model_side = datasets(config, splits, outputs, start)
         model, params = compiled_model(config, splits, outputs, preprocessing, model_side,
                                        speed, start[1])
-        inference = inference_model(model, config.dataset, outputs)
+        inference = inference_model(model, config.dataset, outputs, splits.input_shape)
     distribute.prepare(model, strategy, train_ds.element_spec)
     run.write_json("preprocessing.json", stats)
     run.write_config(
