@@ -63,9 +63,13 @@ def test_kernels_are_the_first_layer_filters_or_receptive_fields(runs, tmp_path)
 
 
 def test_a_cnn_without_hidden_dense_layers_is_a_clear_error(runs, tmp_path, capsys):
-    assert main([str(runs / "mnist_cnn_light"), "activations", "--out", str(tmp_path)]) == 1
+    # The views after the one that does not apply still run.
+    assert main([str(runs / "mnist_cnn_light"), "activations", "curves", "--out",
+                 str(tmp_path)]) == 1
     error = capsys.readouterr().err
     assert "no hidden dense layer" in error and "fix:" in error
+    assert "1 of 2 views made nothing: activations" in error
+    assert (tmp_path / "learning_curves.png").stat().st_size > 10_000
 
 
 def test_missing_folder_missing_model_and_unknown_view(tmp_path, capsys):

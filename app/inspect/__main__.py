@@ -8,6 +8,7 @@
 import sys
 
 from app import cli
+from app.data.errors import DataError
 from app.inspect.run import RunFolder
 from app.inspect.views import VIEWS
 
@@ -36,11 +37,19 @@ def run(argv):
     for name in args.views:  # check every view's files before the first slow one runs
         folder.require(VIEWS[name].needs)
     out = cli.out_dir(args, "inspect")
+    failed = []
     for i, name in enumerate(args.views, 1):  # numbered: several slow views show how far
         print(f"[{i}/{len(args.views)}] {name}: {VIEWS[name].help}...", flush=True)
-        for path in VIEWS[name].function(folder, out, args):
-            print(f"  saved {path}")
-    return 0
+        try:
+            for path in VIEWS[name].function(folder, out, args):
+                print(f"  saved {path}")
+        except DataError as failure:  # a view this network has nothing for: do the others
+            print(f"error: {failure}", file=sys.stderr)
+            failed.append(name)
+    if failed:
+        print(f"{len(failed)} of {len(args.views)} views made nothing: {', '.join(failed)}",
+              file=sys.stderr)
+    return 1 if failed else 0
 
 
 def main(argv=None):
