@@ -151,17 +151,29 @@ class Config:
         if self.limit < 0 or self.limit == 1:
             raise ValueError(f"limit must be 0 (all) or at least 2, got {self.limit}: a run "
                              "needs a training and a validation example. Fix: --limit N, N >= 2.")
-        if self.progressive_from and (self.dataset != "cats_dogs"
-                                      or self.progressive_from > self.image_size):
-            raise ValueError(
-                f"progressive_from={self.progressive_from} needs an image-folder dataset "
-                f"(cats_dogs) and at most image_size={self.image_size} px: it is the side "
-                "training starts at. Fix: --set progressive_from=0, or a size <= image_size.")
+        if self.progressive_from:
+            self._check_progressive()
         epochs = self.feature_maps.replace(" ", "").split(",") if self.feature_maps else []
         if not all(e.isdigit() and int(e) >= 1 for e in epochs):
             raise ValueError(f"feature_maps takes epoch numbers such as 1,10,50, got "
                              f"{self.feature_maps!r}. Fix: --set feature_maps=1,10.")
         return self
+
+
+    def _check_progressive(self):
+        from app.models import takes_any_size
+
+        if self.dataset != "cats_dogs" or self.progressive_from > self.image_size:
+            raise ValueError(
+                f"progressive_from={self.progressive_from} needs an image-folder dataset "
+                f"(cats_dogs) and at most image_size={self.image_size} px: it is the side "
+                "training starts at. Fix: --set progressive_from=0, or a size <= image_size.")
+        if self.normalize == "zca" or not takes_any_size(self.model):
+            raise ValueError(
+                f"progressive_from needs a network for images of any size, but {self.model} "
+                f"with normalize={self.normalize} takes one size only (a Flatten, or ZCA's "
+                "matrix). Fix: --set progressive_from=0, or a model with global pooling such "
+                "as small_xception.")
 
 
 def _parse(field, text):

@@ -177,7 +177,8 @@ def main(argv=None):
         # A constant rate that the sweep sets: no schedule, no ReduceLROnPlateau.
         config = apply_overrides(EXPERIMENTS[args.experiment], [
             *flags, f"seed={args.seed}", *args.set, "schedule=constant",
-            "reduce_lr_patience=0", f"learning_rate={args.start}"]).validate()
+            "reduce_lr_patience=0", f"learning_rate={args.start}",
+            "progressive_from=0"]).validate()  # the sweep at the size the model ends at
         run(args, config)
     except ValueError as error:
         return cli.error(str(error), "valid flags and values (see --help)")

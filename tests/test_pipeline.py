@@ -1,7 +1,6 @@
 """Pipeline features: resize modes, ZCA, augmentation placement and randomness, mixup, and the
 `python -m app.data` check and preview commands."""
 
-import dataclasses
 import json
 
 import keras
@@ -13,9 +12,8 @@ from app.data.__main__ import main as data_main
 from app.data.affine import RandomAffine
 from app.data.augment import augment_layers, mixup, place
 from app.data.images import decode
-from app.data.pipeline import progressive_sides, train_stream
+from app.data.pipeline import train_stream
 from app.data.preprocess import fit_preprocessing, zca_fit
-from app.experiments import EXPERIMENTS
 from app.train import main as train_main
 from app.training.metrics import loss_and_metrics, majority_accuracy
 from tests.test_data import _write_bad_folder
@@ -65,25 +63,6 @@ def test_augmented_views_change_every_epoch_and_repeat_with_the_seed():
     assert not np.allclose(first, second)  # a new random view each epoch
     again = two_epochs()
     assert np.allclose(first, again[0]) and np.allclose(second, again[1])
-
-
-def test_progressive_resizing_grows_the_images_then_trains_at_the_tested_size():
-    sides = progressive_sides(64, 160, 130)
-    assert sides[0] == 64 and sides[-33:] == [160] * 33  # the last quarter at the full size
-    assert sides == sorted(sides) and all(side % 16 == 0 for side in sides)
-    # Each epoch's batches come at its side, augmented (RandomAffine of unknown size), and a
-    # resumed stream starts at its epoch's side.
-    x = np.full((2, 32, 32, 3), 200, np.uint8)
-    ds = train_stream(x, np.zeros(2), 2, seed=0, epochs=3, augment=augment_layers(
-        "cats_dogs", seed=0), sides=[16, 24, 32])
-    assert [batch[0].shape[1:3] for batch in ds] == [(16, 16), (24, 24), (32, 32)]
-    resumed = train_stream(x, np.zeros(2), 2, seed=0, epochs=3, start=(1, 0), sides=[16, 24, 32])
-    batches = [batch[0].numpy() for batch in resumed]
-    assert [b.shape[1] for b in batches] == [24, 32] and np.allclose(batches[0], 200)
-    with pytest.raises(ValueError, match="image-folder dataset"):
-        dataclasses.replace(EXPERIMENTS["mnist_cnn"], progressive_from=16).validate()
-    with pytest.raises(ValueError, match="at most image_size=160"):
-        dataclasses.replace(EXPERIMENTS["cats_dogs_progressive"], progressive_from=192).validate()
 
 
 def test_random_affine_is_one_warp_about_the_center():

@@ -78,7 +78,8 @@ class Study(keras_tuner.HyperModel):
         # their hyperparameters make them, which is what a comparison wants, and a trial
         # gives the same score whichever worker runs it and in whatever order.
         keras.utils.set_random_seed(config.seed)
-        preprocessing = fit_preprocessing(splits.train[0], config.normalize, config.seed)[0]
+        preprocessing = fit_preprocessing(splits.train[0], config.normalize, config.seed,
+                                          any_size=bool(config.progressive_from))[0]
         model_side = datasets(config, splits, self.outputs)[3]  # augmentation in the model
         model = compiled_model(config, splits, self.outputs, preprocessing, model_side,
                                self.speed)[0]

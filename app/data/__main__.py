@@ -10,6 +10,7 @@ unlabeled folder (DIR/<id>.jpg) or a dataset root whose subfolders are splits
 when there is one, 2 when the folder itself cannot be checked (missing, empty, not a folder)."""
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -96,7 +97,8 @@ def throughput(experiment, data_dir, batches=50):
     from app.experiments import EXPERIMENTS
     from app.models import output_units
 
-    config = EXPERIMENTS[experiment]
+    # At the full size, the slowest it runs, if it grows the images (progressive resizing).
+    config = dataclasses.replace(EXPERIMENTS[experiment], progressive_from=0)
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
     outputs = output_units(config.model, splits.num_classes)

@@ -31,7 +31,7 @@ def progressive_sides(start, end, epochs, ramp=0.75, step=16):
     new graph shape every epoch), then `end`, the size the model is tested at, for the rest, so
     that the last epochs and the batchnorm statistics see that size. 64 -> 160 px over 130
     epochs feeds 0.92x the pixels of 130 epochs at 128 px."""
-    ramp_epochs = max(1, int(ramp * epochs))
+    ramp_epochs = int(ramp * epochs)  # 0 (a 1-epoch run): all at `end`
     return [end if e >= ramp_epochs else
             max(start, min(end, (start + (end - start) * e // ramp_epochs) // step * step))
             for e in range(epochs)]
@@ -101,7 +101,7 @@ def datasets(config, splits, outputs, start=(0, 0), epochs=None):
         return dense_labels(y, outputs) if config.dense_labels() else y
 
     sides = progressive_sides(config.progressive_from, splits.input_shape[0],
-                              config.epochs) if config.progressive_from else None
+                              epochs or config.epochs) if config.progressive_from else None
     train = train_stream(splits.train[0], label(splits.train[1]), config.batch_size,
                          config.seed, epochs or config.epochs, start, pipeline_side, mix, sides)
     val, test = (make_dataset(x, label(y), config.batch_size) for x, y in (splits.val, splits.test))

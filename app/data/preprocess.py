@@ -36,14 +36,16 @@ def zca_fit(x, epsilon=ZCA_EPSILON):
     return mean, matrix
 
 
-def fit_preprocessing(x_train, mode="scale", seed=0):
+def fit_preprocessing(x_train, mode="scale", seed=0, any_size=False):
     """(preprocessing block, statistics for preprocessing.json) fitted on the training split
     only, so that the held-out splits do not leak into the scaling. Non-uint8 inputs (features)
-    pass through unchanged."""
+    pass through unchanged. `any_size`: the block takes images of any height and width
+    (progressive resizing feeds several)."""
     mode = mode if x_train.dtype == np.uint8 else "none"
     if mode not in (*NORMALIZATIONS, "none"):
         raise ValueError(f"unknown normalize {mode!r}; expected one of {NORMALIZATIONS}")
-    return preprocessing(x_train.shape[1:], mode, x_train, seed)
+    shape = x_train.shape[1:]
+    return preprocessing((None, None, shape[-1]) if any_size else shape, mode, x_train, seed)
 
 
 def preprocessing(shape, mode, x_train=None, seed=0):
@@ -61,8 +63,6 @@ def preprocessing(shape, mode, x_train=None, seed=0):
         mean, matrix = zca_fit(subset)
         zca = keras.layers.Dense(math.prod(shape), trainable=False, name="zca")
         layers += [keras.layers.Flatten(), zca, keras.layers.Reshape(shape)]
-    if len(shape) == 3 and zca is None:  # images of any size: progressive resizing feeds several
-        shape = (None, None, shape[-1])
     block = keras.Sequential([keras.Input(shape), *layers], name="preprocessing")
     if zca is not None:  # (x - mean) @ W = x @ W - mean @ W: ZCA's matrix lives in model.keras
         zca.set_weights([matrix.astype(np.float32), (-mean @ matrix).astype(np.float32)])

@@ -4,6 +4,7 @@ Each entry is a pure builder `f(input_shape, num_classes, **hyperparameters) -> 
 (uncompiled). `PARAMS` holds the parameter count of each builder at its defaults, as the reports
 give it; tests/test_models.py checks every one."""
 
+import functools
 import inspect
 
 import keras
@@ -73,6 +74,23 @@ def hyperparameters(name):
     """The keyword arguments a builder accepts beyond the shapes, with their defaults."""
     params = inspect.signature(get_builder(name)).parameters.values()
     return {p.name: p.default for p in params if p.name not in ("input_shape", "num_classes")}
+
+
+@functools.cache
+def takes_any_size(name):
+    """Whether the image network `name` builds for images of any height and width (global
+    pooling, no Flatten): what progressive resizing needs. Built to find out, not listed by
+    hand, so that a new builder answers for itself."""
+    shape = inspect.signature(get_builder(name)).parameters["input_shape"].default
+    if len(shape) != 3:
+        return False
+    try:
+        build(name, input_shape=(None, None, shape[-1]))
+    except (ValueError, TypeError):  # a Dense after Flatten needs a known size
+        return False
+    finally:  # the run's layers get their plain names (conv2d, not conv2d_9), as without it
+        keras.backend.clear_session()
+    return True
 
 
 def output_units(name, num_classes):

@@ -107,6 +107,12 @@ class Checkpoints:
                 raise ValueError(
                     f"{self.folder} holds checkpoints of another config ({'; '.join(changed)}). "
                     "Fix: pass a new --out, or delete that folder to start this run over.")
+            if config.progressive_from and theirs["epochs"] != config.epochs:
+                raise ValueError(
+                    f"{self.folder} holds checkpoints of a progressive-resizing run of "
+                    f"{theirs['epochs']} epochs; its image sizes follow that count, and "
+                    f"{config.epochs} epochs would train at sizes it has left behind. Fix: "
+                    f"--epochs {theirs['epochs']}, or a new --out.")
             if data is not None and state.get("data", data) != data:
                 raise ValueError(
                     f"{self.folder} holds checkpoints of a run on other data ({state['data']}; "

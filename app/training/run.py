@@ -43,7 +43,8 @@ def data_summary(splits):
 
 def compiled_model(config, splits, outputs, preprocessing, model_side, speed, start_step=0):
     """(training model, the network's parameter count) for `config`, compiled for `splits`'
-    training size: what every run trains, and every search trial. `start_step`: the batch of
+    training size (any image size under progressive resizing): what every run trains, and
+    every search trial. `start_step`: the batch of
     its epoch that a resumed run starts at (its calls must end there too)."""
     # Progressive resizing trains on several image sizes: a network of any size then.
     shape = (None, None, splits.input_shape[-1]) if config.progressive_from else splits.input_shape
@@ -141,7 +142,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         print(f"Resuming from {checkpoints.folder}: epoch {start[0] + 1}, batch {start[1]}")
     outputs = models.output_units(config.model, max(splits.num_classes, 1))
     with distribute.scope(strategy):
-        preprocessing, stats = fit_preprocessing(splits.train[0], config.normalize, config.seed)
+        preprocessing, stats = fit_preprocessing(splits.train[0], config.normalize, config.seed,
+                                                 any_size=bool(config.progressive_from))
         train_ds, val_ds, test_ds, model_side = datasets(config, splits, outputs, start)
         model, params = compiled_model(config, splits, outputs, preprocessing, model_side,
                                        speed, start[1])
