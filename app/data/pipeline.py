@@ -50,7 +50,7 @@ def train_stream(x, y, batch_size, seed, epochs, start=(0, 0), augment=(), mix=N
     batches an uninterrupted one would, in any number of worker processes."""
     n, steps = len(x), math.ceil(len(x) / batch_size)
     images, labels = tf.constant(x), tf.constant(y)
-    side_of = tf.constant(sides or [0], tf.int32)  # epochs past the table keep its last side
+    side_of = tf.constant(sides, tf.int32) if sides else None  # epochs past it: its last side
 
     def epoch_batches(epoch):
         order = tf.random.experimental.stateless_shuffle(
