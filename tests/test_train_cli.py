@@ -81,6 +81,18 @@ def test_time_budget_stops_before_an_epoch_that_would_not_fit(capsys):
         capsys.readouterr().out
 
 
+def test_time_budget_expects_larger_images_to_take_longer():
+    # Progressive resizing: epoch 3 has 4x the pixels of epoch 2. After 10 s and 12 s, one
+    # more would take about 48 s: 22 + 48 passes 60 s, though 22 + the slowest (12) does not.
+    for costs, epochs in (([1, 1, 4, 4], [0, 1]), (None, [0, 1, 2, 3])):
+        clock = iter([0.0, 10.0, 22.0, 34.0, 46.0]).__next__  # fit's start, each epoch's end
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        history = model.fit(np.zeros((4, 2)), np.zeros(4), epochs=4, verbose=0,
+                            callbacks=[TimeBudget(1.0, clock=clock, costs=costs)])
+        assert history.epoch == epochs
+
+
 def test_list_and_unknown_experiment(capsys):
     assert main(["--list"]) == 0
     listed = capsys.readouterr().out

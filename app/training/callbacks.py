@@ -7,6 +7,7 @@ import time
 
 import keras
 
+from app.data.pipeline import progressive_sides
 from app.training.metrics import accuracy
 
 
@@ -25,11 +26,13 @@ class TimeBudget(keras.callbacks.Callback):
     time since fit began plus the slowest epoch so far would pass the budget. Keras 3 has no time
     limit (TensorFlow Addons' TimeStopping, for Keras 2 only, stopped once the time was already
     spent). `elapsed` and `slowest` carry over a resume (app.training.resume.CALLBACK_STATE), so
-    the budget covers the whole run. `clock` is for tests."""
+    the budget covers the whole run. `costs` (one number an epoch, e.g. its images' pixels
+    under progressive resizing) scale the last epoch's time to the next one's, when that is more
+    than the slowest so far. `clock` is for tests."""
 
-    def __init__(self, minutes, clock=time.perf_counter):
+    def __init__(self, minutes, clock=time.perf_counter, costs=None):
         super().__init__()
-        self.seconds, self.clock = 60.0 * minutes, clock
+        self.seconds, self.clock, self.costs = 60.0 * minutes, clock, costs
         self.spent, self.slowest = 0.0, 0.0
 
     @property
@@ -46,8 +49,11 @@ class TimeBudget(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         now = self.clock()
-        self.slowest, self.last = max(self.slowest, now - self.last), now
-        if self.spent + now - self.start + self.slowest > self.seconds:
+        last, self.last = now - self.last, now
+        self.slowest = max(self.slowest, last)
+        growth = (self.costs[epoch + 1] / self.costs[epoch]
+                  if self.costs and epoch + 1 < len(self.costs) else 1.0)
+        if self.spent + now - self.start + max(self.slowest, last * growth) > self.seconds:
             self.model.stop_training = True
             print(f"Epoch {epoch + 1}: stopping, another epoch would pass the time budget of "
                   f"{self.seconds / 60:g} minutes")
@@ -158,7 +164,9 @@ def make_callbacks(config, out_dir, inference=None, save=None):
             config.best_metric, patience=config.early_stopping_patience, restore_best_weights=True,
             verbose=1))
     if config.max_minutes:
-        callbacks.append(TimeBudget(config.max_minutes))
+        sides = progressive_sides(config.progressive_from, config.image_size,
+                                  config.epochs) if config.progressive_from else None
+        callbacks.append(TimeBudget(config.max_minutes, costs=sides and [s * s for s in sides]))
     if config.checkpoint and inference is not None:
         callbacks.append(BestModel(out_dir / "best.keras", config.best_metric, inference, save))
     if config.tensorboard:
