@@ -159,7 +159,6 @@ class Config:
                              f"{self.feature_maps!r}. Fix: --set feature_maps=1,10.")
         return self
 
-
     def _check_progressive(self):
         from app.models import takes_any_size
 

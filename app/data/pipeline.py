@@ -37,6 +37,14 @@ def progressive_sides(start, end, epochs, ramp=0.75, step=16):
             for e in range(epochs)]
 
 
+def config_sides(config, epochs=None):
+    """`progressive_sides` of `config` over `epochs` (default config.epochs), or None when it
+    does not resize: what its training stream and its time budget follow."""
+    if not config.progressive_from:
+        return None
+    return progressive_sides(config.progressive_from, config.image_size, epochs or config.epochs)
+
+
 def train_stream(x, y, batch_size, seed, epochs, start=(0, 0), augment=(), mix=None,
                  sides=None):
     """The training batches of epochs start[0] to epochs - 1 as one stream, beginning at batch
@@ -100,9 +108,8 @@ def datasets(config, splits, outputs, start=(0, 0), epochs=None):
     def label(y):
         return dense_labels(y, outputs) if config.dense_labels() else y
 
-    sides = progressive_sides(config.progressive_from, splits.input_shape[0],
-                              epochs or config.epochs) if config.progressive_from else None
     train = train_stream(splits.train[0], label(splits.train[1]), config.batch_size,
-                         config.seed, epochs or config.epochs, start, pipeline_side, mix, sides)
+                         config.seed, epochs or config.epochs, start, pipeline_side, mix,
+                         config_sides(config, epochs))
     val, test = (make_dataset(x, label(y), config.batch_size) for x, y in (splits.val, splits.test))
     return train, val, test, model_side

@@ -7,7 +7,7 @@ import time
 
 import keras
 
-from app.data.pipeline import progressive_sides
+from app.data.pipeline import config_sides
 from app.training.metrics import accuracy
 
 
@@ -164,8 +164,7 @@ def make_callbacks(config, out_dir, inference=None, save=None):
             config.best_metric, patience=config.early_stopping_patience, restore_best_weights=True,
             verbose=1))
     if config.max_minutes:
-        sides = progressive_sides(config.progressive_from, config.image_size,
-                                  config.epochs) if config.progressive_from else None
+        sides = config_sides(config)
         callbacks.append(TimeBudget(config.max_minutes, costs=sides and [s * s for s in sides]))
     if config.checkpoint and inference is not None:
         callbacks.append(BestModel(out_dir / "best.keras", config.best_metric, inference, save))

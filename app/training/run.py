@@ -44,8 +44,8 @@ def data_summary(splits):
 def compiled_model(config, splits, outputs, preprocessing, model_side, speed, start_step=0):
     """(training model, the network's parameter count) for `config`, compiled for `splits`'
     training size (any image size under progressive resizing): what every run trains, and
-    every search trial. `start_step`: the batch of
-    its epoch that a resumed run starts at (its calls must end there too)."""
+    every search trial. `start_step`: the batch of its epoch that a resumed run starts at (its
+    calls must end there too)."""
     # Progressive resizing trains on several image sizes: a network of any size then.
     shape = (None, None, splits.input_shape[-1]) if config.progressive_from else splits.input_shape
     core = models.build(config.model, input_shape=shape, num_classes=outputs,
