@@ -249,3 +249,17 @@ def test_mirrored_strategy_trains_as_one_device(tmp_path):
     config = json.loads((tmp_path / "mirrored" / "config.json").read_text())
     assert config["distribute"]["strategy"] == "mirrored"
     assert Checkpoints(tmp_path / "mirrored" / "resume").names()
+
+
+def test_rerunning_a_finished_run_with_tensorboard_evaluates_it_again(tmp_path, capsys):
+    # The same command twice: the second finds the run finished, trains nothing and writes the
+    # same held-out figures (it used to stop with a traceback fetching a batch to log from an
+    # empty training stream).
+    args = ["mnist_cnn_light", "--data", "sample", "--limit", "64", "--epochs", "1",
+            "--set", "export=false", "--out", str(tmp_path)]
+    assert main(args) == 0
+    first = json.loads((tmp_path / "metrics.json").read_text())
+    assert main(args) == 0
+    again = json.loads((tmp_path / "metrics.json").read_text())
+    assert again["accuracy"] == first["accuracy"] and again["epochs_run"] == 1
+    assert "Traceback" not in capsys.readouterr().err

@@ -165,7 +165,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     callbacks = cb.make_callbacks(config, run.path, inference, runs.save_model)
     board = RunBoard(run.path, config, start[0]) if config.tensorboard else None  # hparams
     if board:
-        board.augmented_batch(train_ds, model_side, splits.class_names, config.seed)
+        if start == (0, 0):  # a resumed run logged it; a finished one has no batch left
+            board.augmented_batch(train_ds, model_side, splits.class_names, config.seed)
         callbacks.append(board)
     if config.feature_maps and conv_layers(model):
         callbacks.append(feature_maps_callback(config, splits, run.path, board))
