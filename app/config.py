@@ -44,7 +44,7 @@ BOUNDS = {
     **{key: (_at_least(0), "0 (off) or more") for key in (
         "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "weight_decay",
         "decay_rate", "reduce_lr_patience", "early_stopping_patience", "target_every",
-        "histogram_freq", "progressive_from")},
+        "histogram_freq", "progressive_from", "teacher_fraction")},
 }
 
 
@@ -69,6 +69,11 @@ class Config:
     # Progressive resizing (fastai, FFCV): train on images of this side in pixels first, growing
     # them to image_size over the first 3/4 of the epochs; 0 = off. Image folders only.
     progressive_from: int = 0
+    # Pseudo-labels (self-training): a teacher, this config trained for teacher_fraction x epochs
+    # in RUN/teacher/, labels the images of this folder of the dataset (cats_dogs/test1), and the
+    # run trains on them beside the labelled ones; "" = off. Image folders only.
+    unlabeled: str = ""
+    teacher_fraction: float = 0.0
     resize: str = "squash"  # image folders: squash | pad (keep aspect) | crop (center crop)
     normalize: str = "scale"  # scale to [0, 1] | standardize per channel | zca whitening
     augment: str = "none"  # a name in app.data.augment.AUGMENTATIONS
@@ -153,6 +158,14 @@ class Config:
                              "needs a training and a validation example. Fix: --limit N, N >= 2.")
         if self.progressive_from:
             self._check_progressive()
+        if bool(self.unlabeled) != bool(self.teacher_fraction) or (
+                self.unlabeled and (self.dataset, self.strategy) != ("cats_dogs", "none")):
+            raise ValueError(
+                f"unlabeled={self.unlabeled!r} and teacher_fraction={self.teacher_fraction} go "
+                "together, on an image-folder dataset (cats_dogs) and without a strategy: the "
+                "teacher trained for that fraction of the epochs labels that folder. Fix: --set "
+                "unlabeled=test1 --set teacher_fraction=0.6, or both off (--set unlabeled= --set "
+                "teacher_fraction=0).")
         epochs = self.feature_maps.replace(" ", "").split(",") if self.feature_maps else []
         if not all(e.isdigit() and int(e) >= 1 for e in epochs):
             raise ValueError(f"feature_maps takes epoch numbers such as 1,10,50, got "

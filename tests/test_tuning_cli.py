@@ -34,6 +34,8 @@ ROOT = Path(__file__).parents[1]
     (["regression", "--tuner", "hyperband", "--cv", "5"], "does not combine with hyperband"),
     (["regression", "--hp", "depht=2"], "NAME one of ['activation', 'depth'"),
     (["regression", "--set", "epochs=ten"], "epochs takes a value of type int"),
+    (["cats_dogs", "--set", "unlabeled=test1", "--set", "teacher_fraction=0.5"],
+     "a search does not pseudo-label"),
 ])
 def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "s")]) == 2

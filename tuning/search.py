@@ -64,7 +64,12 @@ def parser(prog="python -m tuning.search", description=__doc__, cv=True):
 
 def resolve_config(args, space):
     """The space's starting Config with the training flags and --set overrides applied."""
-    return apply_overrides(space.base(), training_overrides(args)).validate()
+    config = apply_overrides(space.base(), training_overrides(args)).validate()
+    if config.unlabeled:
+        raise ValueError("a search does not pseudo-label: its trials train on the labelled "
+                         "images only. Fix: --set unlabeled= --set teacher_fraction=0, and "
+                         "train the chosen config with `python -m app.train`.")
+    return config
 
 
 def declared(space):

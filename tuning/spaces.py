@@ -12,7 +12,8 @@ from app.experiments import EXPERIMENTS
 
 # Config fields that shape the data rather than the model: a trial must not change them, since
 # every trial of a search trains and validates on the same data.
-DATA_FIELDS = {"dataset", "data", "limit", "val_split", "image_size", "resize"}
+DATA_FIELDS = {"dataset", "data", "limit", "val_split", "image_size", "resize", "unlabeled",
+               "teacher_fraction"}
 
 
 @dataclass(frozen=True)

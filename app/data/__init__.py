@@ -130,6 +130,26 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     return out, class_names, skipped
 
 
+def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, resize="squash"):
+    """(images uint8, their file names, [(path, reason)] skipped) of the unlabeled images in
+    `folder` of the cats_dogs data (Kaggle's test1/), at most `limit` of them (0: all)."""
+    source, root = resolve_source(data, data_dir)
+    if source == "tfds":
+        raise DataError("unlabeled images need image folders, not tfds",
+                        "--data-dir DIR with cats_dogs/<folder>/", "--set unlabeled=")
+    path = _folder(root, "cats_dogs") / folder
+    if not path.is_dir():
+        raise DataError(f"no unlabeled folder {images.printable(path)}",
+                        "a folder of images such as cats_dogs/test1/",
+                        "--set unlabeled=<a folder in cats_dogs/>, or --set unlabeled= for none")
+    paths = images.image_files(path)[:limit or None]
+    x, kept, skipped = images.load_images(paths, image_size, resize=resize, label="unlabeled")
+    if not len(kept):
+        raise DataError(f"no readable image in {images.printable(path)} ({len(paths)} files)",
+                        "JPEG or PNG images", "check the folder, or --set unlabeled= for none")
+    return x, [paths[i].name for i in kept], skipped
+
+
 def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, seed=0,
                 image_size=64, blank_std=images.BLANK_STD, progress=True, resize="squash"):
     """Load `dataset` as Splits. `limit` keeps at most that many training and held-out examples;

@@ -24,8 +24,9 @@ from app.data.readers import (
     write_idx,
 )
 
-# Examples kept: MNIST (train, test), CIFAR-10 (per train batch, test), cats-dogs (per class)
-SIZES = {"mnist": (5000, 1000), "cifar10": (100, 200), "cats_dogs": (100, 50)}
+# Examples kept: MNIST (train, test), CIFAR-10 (per train batch, test), cats-dogs (per class,
+# then unlabeled test1/ images for pseudo-labels)
+SIZES = {"mnist": (5000, 1000), "cifar10": (100, 200), "cats_dogs": (100, 50, 20)}
 JPEG_SIDE = 96  # pixels: above the 64 px the reports train at
 
 
@@ -52,16 +53,22 @@ def sample_cifar(src, dst):
     read_cifar10(dst)  # fail here, not in a user's run, if the sample does not read back
 
 
+def copy_jpegs(src, dst, n):
+    """The first `n` JPEGs of `src` (by name), downscaled, into `dst`."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for path in sorted(src.glob("*.jpg"))[:n]:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            image.thumbnail((JPEG_SIDE, JPEG_SIDE))
+            image.save(dst / path.name, quality=90)
+
+
 def sample_cats_dogs(src, dst):
-    for split, n in (("train", SIZES["cats_dogs"][0]), ("validation", SIZES["cats_dogs"][1])):
+    n_train, n_val, n_unlabeled = SIZES["cats_dogs"]
+    for split, n in (("train", n_train), ("validation", n_val)):
         for cls in ("cat", "dog"):
-            out = dst / split / cls
-            out.mkdir(parents=True, exist_ok=True)
-            for path in sorted((src / split / cls).glob("*.jpg"))[:n]:
-                with Image.open(path) as image:
-                    image = image.convert("RGB")
-                    image.thumbnail((JPEG_SIDE, JPEG_SIDE))
-                    image.save(out / path.name, quality=90)
+            copy_jpegs(src / split / cls, dst / split / cls, n)
+    copy_jpegs(src / "test1", dst / "test1", n_unlabeled)
 
 
 def main(argv=None):

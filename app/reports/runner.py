@@ -30,14 +30,20 @@ def records(marker, key):
         for k, v in key.items())
 
 
+# Fields added after repr markers were last written, as the repr writes them at their defaults.
+LATER_FIELDS = ("progressive_from=0, ", "unlabeled='', ", "teacher_fraction=0.0, ")
+
+
 def same_registered(saved, now):
     """Whether a marker's registered config is `now` (a dict): fields added since it was
     written count at their defaults. Markers written before 2026-12-01's evening hold the
-    config's repr, before weight_decay (added that day) and progressive_from (added after)."""
+    config's repr, before weight_decay (added that day) and the fields added after it."""
     if not isinstance(now, dict) or not now:
         return saved == now
     if isinstance(saved, str):
-        text = repr(Config(**now, description="")).replace("progressive_from=0, ", "")
+        text = repr(Config(**now, description=""))
+        for later in LATER_FIELDS:
+            text = text.replace(later, "")
         return saved in (text, text.replace("weight_decay=0.0, ", ""))
     return isinstance(saved, dict) and with_defaults(saved) == now
 

@@ -151,9 +151,11 @@ def checks_every(config, steps_per_epoch, steps_per_call=1):
     return config.target_every or max(1, steps_per_epoch // 8) // steps_per_call * steps_per_call
 
 
-def make_callbacks(config, out_dir, inference=None, save=None):
+def make_callbacks(config, out_dir, inference=None, save=None, minutes=None):
     """The callbacks of `config` for a run writing in `out_dir`; best.keras (config.checkpoint)
-    holds `inference`, written with `save(model, path)`."""
+    holds `inference`, written with `save(model, path)`. `minutes`: the time budget, if not
+    config.max_minutes (0: none)."""
+    minutes = config.max_minutes if minutes is None else minutes
     callbacks = [LearningRateLogger()]
     if config.reduce_lr_patience:
         callbacks.append(keras.callbacks.ReduceLROnPlateau(
@@ -163,9 +165,9 @@ def make_callbacks(config, out_dir, inference=None, save=None):
         callbacks.append(keras.callbacks.EarlyStopping(
             config.best_metric, patience=config.early_stopping_patience, restore_best_weights=True,
             verbose=1))
-    if config.max_minutes:
+    if minutes:
         sides = config_sides(config)
-        callbacks.append(TimeBudget(config.max_minutes, costs=sides and [s * s for s in sides]))
+        callbacks.append(TimeBudget(minutes, costs=sides and [s * s for s in sides]))
     if config.checkpoint and inference is not None:
         callbacks.append(BestModel(out_dir / "best.keras", config.best_metric, inference, save))
     if config.tensorboard:

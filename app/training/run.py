@@ -19,11 +19,11 @@ import tensorflow as tf
 from sklearn.metrics import classification_report, log_loss
 
 from app import models, plots, runs
-from app.data import load_splits
+from app.data import load_splits, load_unlabeled
 from app.data.pipeline import datasets
 from app.data.preprocess import fit_preprocessing, preprocessing_of
 from app.training import callbacks as cb
-from app.training import distribute, resume
+from app.training import distribute, pseudo, resume
 from app.training.checkpoints import Checkpoints
 from app.training.export import export_saved_model
 from app.training.features import FeatureMaps, conv_layers
@@ -129,6 +129,14 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
         tf.config.experimental.enable_op_determinism()
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
+    teacher = None
+    if config.unlabeled:  # read before the teacher trains: a bad folder costs seconds
+        unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
+                                   config.image_size, config.resize)
+        teacher = pseudo.train_teacher(config, run.path / "teacher", data_dir, run_experiment)
+        keras.backend.clear_session()  # the student starts as a run of its own would
+        keras.utils.set_random_seed(config.seed)
+        splits = pseudo.add_pseudo_labels(splits, unlabeled, run.path / "teacher", run)
     if splits.skipped:
         run.write_text("skipped_files.txt",
                        "".join(f"{path}\t{reason}\n" for path, reason in splits.skipped))
@@ -162,7 +170,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     inference.summary(print_fn=lambda line, *_, **__: lines.append(line), expand_nested=True)
     run.write_text("model_summary.txt", "\n".join(lines) + "\n")
 
-    callbacks = cb.make_callbacks(config, run.path, inference, runs.save_model)
+    callbacks = cb.make_callbacks(config, run.path, inference, runs.save_model,
+                                  teacher and pseudo.student_minutes(config, teacher))
     board = RunBoard(run.path, config, start[0]) if config.tensorboard else None  # hparams
     if board:
         if start == (0, 0):  # a resumed run logged it; a finished one has no batch left
@@ -189,6 +198,9 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     results.update(split=splits.eval_split, examples=len(splits.test[0]),
                    epochs_run=len(history["loss"]))
     results |= timer.summary() if timer else {}
+    if teacher:
+        results |= {f"teacher_{k}": teacher[k] for k in ("accuracy", "tta_accuracy", "seconds")
+                    if k in teacher}
     if splits.class_names:
         results |= classifier_reports(inference, *splits.test, splits.class_names, run.path,
                                       config.tta, board)
