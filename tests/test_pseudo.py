@@ -20,18 +20,22 @@ PSEUDO = EXPERIMENTS["cats_dogs_pseudo"]
 ROOT = Path(__file__).parents[1]
 
 
-@pytest.fixture
-def data_root(tmp_path):
+def make_root(folder, train="train", validation="validation"):
     """The sample's cats_dogs with 6 unlabeled images and one that is not an image."""
-    root = tmp_path / "data" / "cats_dogs"
+    root = folder / "cats_dogs"
     root.mkdir(parents=True)
-    for split in ("train", "validation"):
-        (root / split).symlink_to(SAMPLE_DIR / "cats_dogs" / split)
+    for split, source in (("train", train), ("validation", validation)):
+        (root / split).symlink_to(SAMPLE_DIR / "cats_dogs" / source)
     (root / "test1").mkdir()
     for path in sorted((SAMPLE_DIR / "cats_dogs" / "test1").glob("*.jpg"))[:6]:
         (root / "test1" / path.name).write_bytes(path.read_bytes())
     (root / "test1" / "notes.jpg").write_text("not an image")
-    return root.parent
+    return folder
+
+
+@pytest.fixture
+def data_root(tmp_path):
+    return make_root(tmp_path / "data")
 
 
 def command(data_root, out, *flags):
@@ -69,6 +73,11 @@ def test_the_teachers_labels_join_training_and_a_finished_teacher_is_reused(
     assert train(command(data_root, out)) == 0  # a rerun: the teacher is not trained again
     assert "Teacher: reusing the finished run" in capsys.readouterr().out
     assert (out / "teacher" / "metrics.json").read_bytes() == before
+    # The same config on other labelled images: that teacher is not theirs to reuse.
+    other = make_root(tmp_path / "other", train="validation", validation="train")
+    assert train(command(other, out)) != 0
+    captured = capsys.readouterr()
+    assert "reusing" not in captured.out and "checkpoints of a run on other data" in captured.err
 
 
 def test_a_missing_unlabeled_folder_stops_the_run_before_the_teacher_trains(

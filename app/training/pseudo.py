@@ -25,13 +25,15 @@ def teacher_config(config):
         max_minutes=config.max_minutes * epochs / (epochs + config.epochs))
 
 
-def train_teacher(config, folder, data_dir, run_experiment):
-    """The teacher's metrics, training it in `folder` unless a finished one of this config is
-    there (a rerun would evaluate it again and overwrite its time)."""
+def train_teacher(config, folder, data_dir, run_experiment, fingerprint):
+    """The teacher's metrics, training it in `folder` unless a finished one of this config and
+    of the labelled data with this `fingerprint` is there (a rerun would evaluate it again and
+    overwrite its time); any other run there is run_experiment's to resume or refuse."""
     teacher, done = teacher_config(config), Path(folder)
     if (done / "metrics.json").exists() and (done / "model.keras").exists():
-        saved = json.loads((done / "config.json").read_text())["config"]
-        if with_defaults(saved) == dataclasses.asdict(teacher):
+        saved = json.loads((done / "config.json").read_text())
+        if (with_defaults(saved["config"]) == dataclasses.asdict(teacher)
+                and saved["data"]["fingerprint"] == fingerprint):
             print(f"Teacher: reusing the finished run in {folder}")
             return json.loads((done / "metrics.json").read_text())
     print(f"Teacher: {teacher.epochs} epochs on the labelled images, in {folder}")

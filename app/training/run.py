@@ -133,7 +133,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     if config.unlabeled:  # read before the teacher trains: a bad folder costs seconds
         unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
                                    config.image_size, config.resize)
-        teacher = pseudo.train_teacher(config, run.path / "teacher", data_dir, run_experiment)
+        teacher = pseudo.train_teacher(config, run.path / "teacher", data_dir, run_experiment,
+                                       splits.fingerprint)
         keras.backend.clear_session()  # the student starts as a run of its own would
         keras.utils.set_random_seed(config.seed)
         splits = pseudo.add_pseudo_labels(splits, unlabeled, run.path / "teacher", run)
