@@ -158,14 +158,8 @@ class Config:
                              "needs a training and a validation example. Fix: --limit N, N >= 2.")
         if self.progressive_from:
             self._check_progressive()
-        if bool(self.unlabeled) != bool(self.teacher_fraction) or (
-                self.unlabeled and (self.dataset, self.strategy) != ("cats_dogs", "none")):
-            raise ValueError(
-                f"unlabeled={self.unlabeled!r} and teacher_fraction={self.teacher_fraction} go "
-                "together, on an image-folder dataset (cats_dogs) and without a strategy: the "
-                "teacher trained for that fraction of the epochs labels that folder. Fix: --set "
-                "unlabeled=test1 --set teacher_fraction=0.6, or both off (--set unlabeled= --set "
-                "teacher_fraction=0).")
+        if self.unlabeled or self.teacher_fraction:
+            self._check_pseudo_labels()
         epochs = self.feature_maps.replace(" ", "").split(",") if self.feature_maps else []
         if not all(e.isdigit() and int(e) >= 1 for e in epochs):
             raise ValueError(f"feature_maps takes epoch numbers such as 1,10,50, got "
@@ -186,6 +180,25 @@ class Config:
                 f"with normalize={self.normalize} takes one size only (a Flatten, or ZCA's "
                 "matrix). Fix: --set progressive_from=0, or a model with global pooling such "
                 "as small_xception.")
+
+
+    def _check_pseudo_labels(self):
+        from pathlib import PurePath
+
+        if not (self.unlabeled and self.teacher_fraction) or self.data == "tfds" or (
+                self.dataset, self.strategy) != ("cats_dogs", "none"):
+            raise ValueError(
+                f"unlabeled={self.unlabeled!r} and teacher_fraction={self.teacher_fraction} go "
+                "together, on image folders (cats_dogs, not tfds) and without a strategy: the "
+                "teacher trained for that fraction of the epochs labels that folder. Fix: --set "
+                "unlabeled=test1 --set teacher_fraction=0.6, or both off (--set unlabeled= --set "
+                "teacher_fraction=0).")
+        if PurePath(self.unlabeled).name != self.unlabeled or self.unlabeled in (
+                ".", "..", "train", "validation"):
+            raise ValueError(
+                f"unlabeled={self.unlabeled!r} must name a folder beside train/ and validation/ "
+                "in cats_dogs/ (such as test1): labelled or held-out images would otherwise "
+                "train again, or leak into training. Fix: --set unlabeled=test1.")
 
 
 def _parse(field, text):

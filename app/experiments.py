@@ -104,7 +104,7 @@ _EXPERIMENTS = [
     # 60-epoch teacher (15 min) labels them, then a fresh net trains 100 epochs on the 3,000.
     _variant(_plus, "cats_dogs_pseudo", "cats_dogs_plus, self-trained: a 60-epoch teacher "
              "labels the unlabeled test1/ images, then 100 epochs on labelled + pseudo-labelled",
-             unlabeled="test1", teacher_fraction=0.6, epochs=100),
+             unlabeled="test1", teacher_fraction=0.6, epochs=100, feature_maps="1,100"),
     _variant(_mnist, "circles", "tanh MLP on 2-D circles (report 000)", dataset="circles",
              model="circles_mlp", width=10, learning_rate=0.01, batch_size=20, epochs=100),
     _variant(_mnist, "regression", "1-D regression MLP, 3 ELU layers, MSE, Adam (report 004)",

@@ -70,14 +70,17 @@ def test_the_teachers_labels_join_training_and_a_finished_teacher_is_reused(
 
     before = (out / "teacher" / "metrics.json").read_bytes()
     capsys.readouterr()
-    assert train(command(data_root, out)) == 0  # a rerun: the teacher is not trained again
+    # A rerun, with another time budget: the teacher is not trained or evaluated again.
+    assert train(command(data_root, out, "--set", "max_minutes=30")) == 0
     assert "Teacher: reusing the finished run" in capsys.readouterr().out
     assert (out / "teacher" / "metrics.json").read_bytes() == before
-    # The same config on other labelled images: that teacher is not theirs to reuse.
+    # More epochs (a longer teacher), or other labelled images: the student's labels came from
+    # the teacher there, which must not be retrained under it.
     other = make_root(tmp_path / "other", train="validation", validation="train")
-    assert train(command(other, out)) != 0
-    captured = capsys.readouterr()
-    assert "reusing" not in captured.out and "checkpoints of a run on other data" in captured.err
+    for rerun in (command(data_root, out, "--epochs", "4"), command(other, out)):
+        assert train(rerun) != 0
+        assert "which this command would train again" in capsys.readouterr().err
+        assert (out / "teacher" / "metrics.json").read_bytes() == before
 
 
 def test_a_missing_unlabeled_folder_stops_the_run_before_the_teacher_trains(
@@ -89,11 +92,14 @@ def test_a_missing_unlabeled_folder_stops_the_run_before_the_teacher_trains(
     assert not (out / "teacher").exists()
 
 
-@pytest.mark.parametrize("changes", [
-    {"teacher_fraction": 0.0}, {"unlabeled": ""}, {"strategy": "mirrored"},
-    {"dataset": "mnist", "model": "mnist_cnn"}])
-def test_half_a_pseudo_label_config_is_refused(changes):
-    with pytest.raises(ValueError, match="go together"):
+@pytest.mark.parametrize("changes, message", [
+    ({"teacher_fraction": 0.0}, "go together"), ({"unlabeled": ""}, "go together"),
+    ({"strategy": "mirrored"}, "go together"), ({"data": "tfds"}, "go together"),
+    ({"dataset": "mnist", "model": "mnist_cnn"}, "go together"),
+    ({"unlabeled": "validation"}, "leak"), ({"unlabeled": "../other"}, "beside train/"),
+    ({"unlabeled": "train/cat"}, "beside train/")])
+def test_pseudo_label_configs_that_cannot_work_are_refused(changes, message):
+    with pytest.raises(ValueError, match=message):
         dataclasses.replace(PSEUDO, **changes).validate()
 
 
@@ -101,5 +107,8 @@ def test_the_teacher_gets_its_share_of_the_epochs_and_the_student_what_is_left()
     teacher = pseudo.teacher_config(PSEUDO)
     assert (teacher.epochs, PSEUDO.epochs) == (60, 100)
     assert teacher.max_minutes == pytest.approx(PSEUDO.max_minutes * 60 / 160)
+    # Training time, resumes included, when the teacher had a budget; else the command's.
+    assert pseudo.student_minutes(PSEUDO, {"seconds": 960, "train_seconds": 900}) == \
+        PSEUDO.max_minutes - 15
     assert pseudo.student_minutes(PSEUDO, {"seconds": 900}) == PSEUDO.max_minutes - 15
     assert pseudo.student_minutes(dataclasses.replace(PSEUDO, max_minutes=0), {"seconds": 9}) == 0

@@ -132,12 +132,9 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
 
 def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, resize="squash"):
     """(images uint8, their file names, [(path, reason)] skipped) of the unlabeled images in
-    `folder` of the cats_dogs data (Kaggle's test1/), at most `limit` of them (0: all)."""
-    source, root = resolve_source(data, data_dir)
-    if source == "tfds":
-        raise DataError("unlabeled images need image folders, not tfds",
-                        "--data-dir DIR with cats_dogs/<folder>/", "--set unlabeled=")
-    path = _folder(root, "cats_dogs") / folder
+    `folder` of the cats_dogs data (Kaggle's test1/), at most `limit` of them (0: all); image
+    folders only (Config.validate refuses tfds)."""
+    path = _folder(resolve_source(data, data_dir)[1], "cats_dogs") / folder
     if not path.is_dir():
         raise DataError(f"no unlabeled folder {images.printable(path)}",
                         "a folder of images such as cats_dogs/test1/",

@@ -34,6 +34,7 @@ class TimeBudget(keras.callbacks.Callback):
         super().__init__()
         self.seconds, self.clock, self.costs = 60.0 * minutes, clock, costs
         self.spent, self.slowest = 0.0, 0.0
+        self.start = self.last = clock()  # fit's start; a finished run's rerun fits nothing
 
     @property
     def elapsed(self):

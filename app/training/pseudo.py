@@ -5,16 +5,20 @@ The teacher is the run's own config for `teacher_fraction` of its epochs, withou
 images, in RUN/teacher/: a run folder of its own, so it resumes, loads and predicts like any
 other, and a finished one is reused. Each unlabeled image gets the class the teacher rates
 likelier, averaged with its mirror; RUN/pseudo_labels.csv lists them. The time budget is the
-whole command's: the teacher gets its share by epochs, the student what the teacher left."""
+whole command's: the teacher gets its share by epochs, the student what the teacher's training
+(resumes included) left."""
 
+import csv
 import dataclasses
-import json
+import io
 from pathlib import Path
 
+import keras
 import numpy as np
 
 from app import runs
 from app.config import with_defaults
+from app.data import load_unlabeled
 from app.training.metrics import predicted_classes
 
 
@@ -25,26 +29,53 @@ def teacher_config(config):
         max_minutes=config.max_minutes * epochs / (epochs + config.epochs))
 
 
-def train_teacher(config, folder, data_dir, run_experiment, fingerprint):
-    """The teacher's metrics, training it in `folder` unless a finished one of this config and
-    of the labelled data with this `fingerprint` is there (a rerun would evaluate it again and
-    overwrite its time); any other run there is run_experiment's to resume or refuse."""
-    teacher, done = teacher_config(config), Path(folder)
-    if (done / "metrics.json").exists() and (done / "model.keras").exists():
-        saved = json.loads((done / "config.json").read_text())
-        if (with_defaults(saved["config"]) == dataclasses.asdict(teacher)
-                and saved["data"]["fingerprint"] == fingerprint):
-            print(f"Teacher: reusing the finished run in {folder}")
-            return json.loads((done / "metrics.json").read_text())
-    print(f"Teacher: {teacher.epochs} epochs on the labelled images, in {folder}")
-    return run_experiment(teacher, folder, data_dir)
+def with_pseudo_labels(config, splits, run, data_dir, run_experiment, student_started):
+    """(`splits` with the unlabeled images and their teacher's labels appended to the training
+    split, the teacher's metrics). The unlabeled folder is read before the teacher trains (a
+    bad one costs seconds); `student_started`: the run has checkpoints, trained on the labels
+    of the teacher there, which must then not be retrained."""
+    unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
+                               config.image_size, config.resize)
+    folder = run.path / "teacher"
+    metrics = finished_teacher(config, folder, splits.fingerprint)
+    if metrics is None:
+        if student_started:
+            raise ValueError(
+                f"{run.path} holds a student trained on the labels of the teacher in {folder}, "
+                "which this command would train again (its epochs, teacher_fraction or data "
+                "differ from the run's start). Fix: the settings the run started with, or a "
+                "new --out.")
+        print(f"Teacher: {teacher_config(config).epochs} epochs on the labelled images, in "
+              f"{folder}")
+        metrics = run_experiment(teacher_config(config), folder, data_dir)
+    splits = add_pseudo_labels(splits, unlabeled, folder, run)
+    keras.backend.clear_session()  # after the teacher's loading: the student starts afresh
+    keras.utils.set_random_seed(config.seed)
+    return splits, metrics
+
+
+def finished_teacher(config, folder, fingerprint):
+    """The metrics of a finished teacher in `folder` of this config (its time budget aside) and
+    of the labelled data with this `fingerprint`, or None. Rerunning a finished one would only
+    evaluate it again."""
+    saved, metrics = runs.read_json(folder / "config.json"), runs.read_json(
+        folder / "metrics.json")
+    if not (saved and metrics and (Path(folder) / "model.keras").exists()):
+        return None
+    ours = dataclasses.asdict(dataclasses.replace(teacher_config(config), max_minutes=0.0))
+    theirs = {**with_defaults(saved.get("config", {})), "max_minutes": 0.0}
+    if theirs != ours or saved.get("data", {}).get("fingerprint") != fingerprint:
+        return None
+    print(f"Teacher: reusing the finished run in {folder}")
+    return metrics
 
 
 def student_minutes(config, teacher_metrics):
-    """The student's time budget: what the teacher left of the command's (0: none)."""
+    """The student's time budget: what the teacher's training left of the command's (0: none)."""
     if not config.max_minutes:
         return 0.0
-    return max(config.max_minutes - teacher_metrics["seconds"] / 60, 1e-3)
+    spent = teacher_metrics.get("train_seconds", teacher_metrics["seconds"])
+    return max(config.max_minutes - spent / 60, 1e-3)
 
 
 def add_pseudo_labels(splits, unlabeled, teacher_folder, run):
@@ -55,9 +86,13 @@ def add_pseudo_labels(splits, unlabeled, teacher_folder, run):
     probs = teacher.predict(x, batch_size=256, verbose=0)
     probs = (probs + teacher.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
     labels = predicted_classes(probs)
-    run.write_text("pseudo_labels.csv", "file,label,confidence\n" + "".join(
-        f"{name},{splits.class_names[c]},{p.max() if len(p) > 1 else max(p[0], 1 - p[0]):.4f}\n"
-        for name, c, p in zip(names, labels, probs)))
+    confidence = probs.max(1) if probs.shape[-1] > 1 else np.maximum(probs, 1 - probs)[:, 0]
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["file", "label", "confidence"])
+    writer.writerows((name, splits.class_names[c], f"{p:.4f}")
+                     for name, c, p in zip(names, labels, confidence))
+    run.write_text("pseudo_labels.csv", table.getvalue())
     counts = np.bincount(labels, minlength=splits.num_classes)
     print(f"Pseudo-labels for {len(x)} unlabeled images: " + ", ".join(
         f"{n} {name}" for name, n in zip(splits.class_names, counts)))

@@ -19,7 +19,7 @@ import tensorflow as tf
 from sklearn.metrics import classification_report, log_loss
 
 from app import models, plots, runs
-from app.data import load_splits, load_unlabeled
+from app.data import load_splits
 from app.data.pipeline import datasets
 from app.data.preprocess import fit_preprocessing, preprocessing_of
 from app.training import callbacks as cb
@@ -130,14 +130,9 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
     teacher = None
-    if config.unlabeled:  # read before the teacher trains: a bad folder costs seconds
-        unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
-                                   config.image_size, config.resize)
-        teacher = pseudo.train_teacher(config, run.path / "teacher", data_dir, run_experiment,
-                                       splits.fingerprint)
-        keras.backend.clear_session()  # the student starts as a run of its own would
-        keras.utils.set_random_seed(config.seed)
-        splits = pseudo.add_pseudo_labels(splits, unlabeled, run.path / "teacher", run)
+    if config.unlabeled:
+        splits, teacher = pseudo.with_pseudo_labels(config, splits, run, data_dir, run_experiment,
+                                                    bool(checkpoints.names()))
     if splits.skipped:
         run.write_text("skipped_files.txt",
                        "".join(f"{path}\t{reason}\n" for path, reason in splits.skipped))
@@ -192,6 +187,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     history = resumable.fit(model, train_ds, val_ds, callbacks,
                             # a line an epoch in logs and pipes; the progress bar on a terminal
                             verbose="auto" if sys.stdout.isatty() else 2)
+    budget = next((c for c in callbacks if isinstance(c, cb.TimeBudget)), None)
+    trained = round(budget.elapsed, 1) if budget else None
     run.write_history(history)
     plots.learning_curves(history, run / "learning_curves.png")
 
@@ -199,6 +196,8 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     results.update(split=splits.eval_split, examples=len(splits.test[0]),
                    epochs_run=len(history["loss"]))
     results |= timer.summary() if timer else {}
+    if budget:  # training alone, earlier sessions of a resumed run included
+        results["train_seconds"] = trained
     if teacher:
         results |= {f"teacher_{k}": teacher[k] for k in ("accuracy", "tta_accuracy", "seconds")
                     if k in teacher}
