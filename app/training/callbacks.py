@@ -34,12 +34,12 @@ class TimeBudget(keras.callbacks.Callback):
         super().__init__()
         self.seconds, self.clock, self.costs = 60.0 * minutes, clock, costs
         self.spent, self.slowest = 0.0, 0.0
-        self.start = self.last = clock()  # fit's start; a finished run's rerun fits nothing
+        self.start = None  # fit's start; a finished run's rerun fits nothing
 
     @property
     def elapsed(self):
         """Seconds of training so far, earlier sessions of a resumed run included."""
-        return self.spent + self.clock() - self.start
+        return self.spent + (self.clock() - self.start if self.start is not None else 0.0)
 
     @elapsed.setter
     def elapsed(self, seconds):
