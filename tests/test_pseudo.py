@@ -15,6 +15,7 @@ from app.data import SAMPLE_DIR
 from app.experiments import EXPERIMENTS
 from app.train import main as train
 from app.training import pseudo
+from app.training import run as run_module
 
 PSEUDO = EXPERIMENTS["cats_dogs_pseudo"]
 ROOT = Path(__file__).parents[1]
@@ -84,8 +85,10 @@ def test_the_teachers_labels_join_training_and_a_finished_teacher_is_reused(
 
 
 def test_a_missing_unlabeled_folder_stops_the_run_before_the_teacher_trains(
-        data_root, tmp_path, capsys):
+        data_root, tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
+    # Before the labelled images are even decoded (on the full data, 20 s of them).
+    monkeypatch.setattr(run_module, "load_splits", lambda *a, **k: pytest.fail("decoded first"))
     assert train(command(data_root, out, "--set", "unlabeled=test2")) != 0
     err = capsys.readouterr().err
     assert "no unlabeled folder" in err and "test2" in err and "Traceback" not in err

@@ -18,7 +18,6 @@ import numpy as np
 
 from app import runs
 from app.config import with_defaults
-from app.data import load_unlabeled
 from app.training.metrics import predicted_classes
 
 
@@ -29,13 +28,11 @@ def teacher_config(config):
         max_minutes=config.max_minutes * epochs / (epochs + config.epochs))
 
 
-def with_pseudo_labels(config, splits, run, data_dir, run_experiment, student_started):
-    """(`splits` with the unlabeled images and their teacher's labels appended to the training
-    split, the teacher's metrics). The unlabeled folder is read before the teacher trains (a
-    bad one costs seconds); `student_started`: the run has checkpoints, trained on the labels
-    of the teacher there, which must then not be retrained."""
-    unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
-                               config.image_size, config.resize)
+def with_pseudo_labels(config, splits, unlabeled, run, data_dir, run_experiment,
+                       student_started):
+    """(`splits` with `unlabeled` (app.data.load_unlabeled) and the teacher's labels appended
+    to the training split, the teacher's metrics). `student_started`: the run has checkpoints,
+    trained on the labels of the teacher there, which must then not be retrained."""
     folder = run.path / "teacher"
     metrics = finished_teacher(config, folder, splits.fingerprint)
     if metrics is None:

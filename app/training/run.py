@@ -19,7 +19,7 @@ import tensorflow as tf
 from sklearn.metrics import classification_report, log_loss
 
 from app import models, plots, runs
-from app.data import load_splits
+from app.data import load_splits, load_unlabeled
 from app.data.pipeline import datasets
 from app.data.preprocess import fit_preprocessing, preprocessing_of
 from app.training import callbacks as cb
@@ -127,12 +127,15 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     keras.utils.set_random_seed(config.seed)
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
+    # Unlabeled images first: a missing folder, or one without an image, costs seconds.
+    unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
+                               config.image_size, config.resize) if config.unlabeled else None
     splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                          config.seed, config.image_size, resize=config.resize)
     teacher = None
-    if config.unlabeled:
-        splits, teacher = pseudo.with_pseudo_labels(config, splits, run, data_dir, run_experiment,
-                                                    bool(checkpoints.names()))
+    if unlabeled:
+        splits, teacher = pseudo.with_pseudo_labels(config, splits, unlabeled, run, data_dir,
+                                                    run_experiment, bool(checkpoints.names()))
     if splits.skipped:
         run.write_text("skipped_files.txt",
                        "".join(f"{path}\t{reason}\n" for path, reason in splits.skipped))
