@@ -6,6 +6,7 @@ loading TensorFlow; `validate` imports the registries it checks names against.""
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import PurePath
 
 
 def choices():
@@ -181,10 +182,7 @@ class Config:
                 "matrix). Fix: --set progressive_from=0, or a model with global pooling such "
                 "as small_xception.")
 
-
     def _check_pseudo_labels(self):
-        from pathlib import PurePath
-
         if not (self.unlabeled and self.teacher_fraction) or self.data == "tfds" or (
                 self.dataset, self.strategy) != ("cats_dogs", "none"):
             raise ValueError(

@@ -36,6 +36,14 @@ def loss_and_metrics(dataset, outputs, one_hot=False, label_smoothing=0.0):
     return ("categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"), metrics
 
 
+def predict_probs(model, x, tta=False, batch_size=256):
+    """`model`'s outputs on images `x`; with `tta`, averaged with those of the mirror images."""
+    probs = model.predict(x, batch_size=batch_size, verbose=0)
+    if tta:
+        probs = (probs + model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
+    return probs
+
+
 def predicted_classes(probs):
     """Class indices from a classifier's outputs: one sigmoid unit (> 0.5) or a softmax."""
     return (probs[:, 0] > 0.5).astype(int) if probs.shape[-1] == 1 else probs.argmax(1)

@@ -18,7 +18,7 @@ import numpy as np
 
 from app import runs
 from app.config import with_defaults
-from app.training.metrics import predicted_classes
+from app.training.metrics import predict_probs, predicted_classes
 
 
 def teacher_config(config):
@@ -33,8 +33,8 @@ def with_pseudo_labels(config, splits, unlabeled, run, data_dir, run_experiment,
     """(`splits` with `unlabeled` (app.data.load_unlabeled) and the teacher's labels appended
     to the training split, the teacher's metrics). `student_started`: the run has checkpoints,
     trained on the labels of the teacher there, which must then not be retrained."""
-    folder = run.path / "teacher"
-    metrics = finished_teacher(config, folder, splits.fingerprint)
+    folder, teacher = run.path / "teacher", teacher_config(config)
+    metrics = finished_teacher(teacher, folder, splits.fingerprint)
     if metrics is None:
         if student_started:
             raise ValueError(
@@ -42,24 +42,23 @@ def with_pseudo_labels(config, splits, unlabeled, run, data_dir, run_experiment,
                 "which this command would train again (its epochs, teacher_fraction or data "
                 "differ from the run's start). Fix: the settings the run started with, or a "
                 "new --out.")
-        print(f"Teacher: {teacher_config(config).epochs} epochs on the labelled images, in "
-              f"{folder}")
-        metrics = run_experiment(teacher_config(config), folder, data_dir)
+        print(f"Teacher: {teacher.epochs} epochs on the labelled images, in {folder}")
+        metrics = run_experiment(teacher, folder, data_dir)
     splits = add_pseudo_labels(splits, unlabeled, folder, run)
     keras.backend.clear_session()  # after the teacher's loading: the student starts afresh
     keras.utils.set_random_seed(config.seed)
     return splits, metrics
 
 
-def finished_teacher(config, folder, fingerprint):
-    """The metrics of a finished teacher in `folder` of this config (its time budget aside) and
-    of the labelled data with this `fingerprint`, or None. Rerunning a finished one would only
+def finished_teacher(teacher, folder, fingerprint):
+    """The metrics of a finished run in `folder` of the `teacher` config (its time budget aside)
+    and of the labelled data with this `fingerprint`, or None. Rerunning a finished one would only
     evaluate it again."""
     saved, metrics = runs.read_json(folder / "config.json"), runs.read_json(
         folder / "metrics.json")
     if not (saved and metrics and (Path(folder) / "model.keras").exists()):
         return None
-    ours = dataclasses.asdict(dataclasses.replace(teacher_config(config), max_minutes=0.0))
+    ours = dataclasses.asdict(dataclasses.replace(teacher, max_minutes=0.0))
     theirs = {**with_defaults(saved.get("config", {})), "max_minutes": 0.0}
     if theirs != ours or saved.get("data", {}).get("fingerprint") != fingerprint:
         return None
@@ -80,8 +79,7 @@ def add_pseudo_labels(splits, unlabeled, teacher_folder, run):
     teacher's labels appended to its training split; unreadable images join `splits.skipped`."""
     x, names, skipped = unlabeled
     teacher = runs.load_model(teacher_folder / "model.keras", compile=False)
-    probs = teacher.predict(x, batch_size=256, verbose=0)
-    probs = (probs + teacher.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
+    probs = predict_probs(teacher, x, tta=True)
     labels = predicted_classes(probs)
     confidence = probs.max(1) if probs.shape[-1] > 1 else np.maximum(probs, 1 - probs)[:, 0]
     table = io.StringIO()

@@ -27,7 +27,7 @@ from app.training import distribute, pseudo, resume
 from app.training.checkpoints import Checkpoints
 from app.training.export import export_saved_model
 from app.training.features import FeatureMaps, conv_layers
-from app.training.metrics import loss_and_metrics, predicted_classes
+from app.training.metrics import loss_and_metrics, predict_probs, predicted_classes
 from app.training.optim import make_optimizer, steps_per_epoch
 from app.training.speed import apply_speed_settings, speed_settings, steps_per_call
 from app.training.tensorboard import RunBoard
@@ -82,9 +82,7 @@ def classifier_reports(model, x, y, class_names, out_dir, tta=False, board=None)
     """Confusion matrix PNG and sklearn's classification report of `model` on (x, y); with
     `tta`, predictions average each image and its mirror, and the metrics they give are
     returned (tta_accuracy, tta_loss). A RunBoard `board` logs the matrix and the worst errors."""
-    probs = model.predict(x, batch_size=256, verbose=0)
-    if tta:
-        probs = (probs + model.predict(x[:, :, ::-1], batch_size=256, verbose=0)) / 2
+    probs = predict_probs(model, x, tta)
     predicted = predicted_classes(probs)
     labels = list(range(len(class_names)))
     plots.confusion_matrix(y, predicted, class_names, out_dir / "confusion_matrix.png")
