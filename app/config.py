@@ -118,6 +118,9 @@ class Config:
     histogram_freq: int = 0  # epochs between TensorBoard histograms of the weights; 0 = none
     export: bool = True  # also write the model as a SavedModel (saved_model/) for serving
     tta: bool = False  # also report held-out metrics averaged with mirrored images
+    # With tta, also average the predictions on the held-out images decoded at these sides in
+    # pixels, e.g. "160" (multi-scale testing); a network of any size, image folders only.
+    tta_sizes: str = ""
     feature_maps: str = ""  # epochs, e.g. "1,10,50": save feature maps of one image per class
     feature_maps_layer: str = ""  # a conv layer name; default the first convolution
     target_accuracy: float = 0.0  # record training seconds until held-out accuracy first
@@ -137,6 +140,11 @@ class Config:
         from app.models import hyperparameters
 
         return {k: getattr(self, k) for k in hyperparameters(self.model) if hasattr(self, k)}
+
+    def tta_sides(self):
+        """tta_sizes as a tuple of sides in pixels; () when it is off."""
+        return tuple(int(side) for side in self.tta_sizes.replace(" ", "").split(",")) if (
+            self.tta_sizes) else ()
 
     def validate(self):
         """self, or a ValueError naming the bad value, what is valid and the fix."""
@@ -161,6 +169,8 @@ class Config:
             self._check_progressive()
         if self.unlabeled or self.teacher_fraction:
             self._check_pseudo_labels()
+        if self.tta_sizes:
+            self._check_tta_sizes()
         epochs = self.feature_maps.replace(" ", "").split(",") if self.feature_maps else []
         if not all(e.isdigit() and int(e) >= 1 for e in epochs):
             raise ValueError(f"feature_maps takes epoch numbers such as 1,10,50, got "
@@ -168,19 +178,34 @@ class Config:
         return self
 
     def _check_progressive(self):
-        from app.models import takes_any_size
-
         if self.dataset != "cats_dogs" or self.progressive_from > self.image_size:
             raise ValueError(
                 f"progressive_from={self.progressive_from} needs an image-folder dataset "
                 f"(cats_dogs) and at most image_size={self.image_size} px: it is the side "
                 "training starts at. Fix: --set progressive_from=0, or a size <= image_size.")
+        self._check_any_size("progressive_from", "--set progressive_from=0")
+
+    def _check_any_size(self, key, off):
+        from app.models import takes_any_size
+
         if self.normalize == "zca" or not takes_any_size(self.model):
             raise ValueError(
-                f"progressive_from needs a network for images of any size, but {self.model} "
-                f"with normalize={self.normalize} takes one size only (a Flatten, or ZCA's "
-                "matrix). Fix: --set progressive_from=0, or a model with global pooling such "
-                "as small_xception.")
+                f"{key} needs a network for images of any size, but {self.model} with "
+                f"normalize={self.normalize} takes one size only (a Flatten, or ZCA's matrix). "
+                f"Fix: {off}, or a model with global pooling such as small_xception.")
+
+    def _check_tta_sizes(self):
+        sides = self.tta_sizes.replace(" ", "").split(",")
+        if not all(side.isdigit() and 16 <= int(side) <= 1024 for side in sides):
+            raise ValueError(f"tta_sizes takes image sides in pixels (16-1024) such as 160 or "
+                             f"128,160, got {self.tta_sizes!r}. Fix: --set tta_sizes=160.")
+        if not self.tta or self.dataset != "cats_dogs" or self.data == "tfds":
+            raise ValueError(
+                f"tta_sizes={self.tta_sizes!r} needs tta on and an image-folder dataset "
+                f"(cats_dogs, not tfds), got tta={self.tta}, dataset={self.dataset}, "
+                f"data={self.data}: its held-out images are decoded again at each side. Fix: "
+                "--set tta=true, or --set tta_sizes= for none.")
+        self._check_any_size("tta_sizes", "--set tta_sizes=")
 
     def _check_pseudo_labels(self):
         if not (self.unlabeled and self.teacher_fraction) or self.data == "tfds" or (

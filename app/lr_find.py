@@ -82,7 +82,7 @@ def sweep(config, data_dir, start, end, steps):
     import keras
 
     from app import models
-    from app.data import load_splits
+    from app.data import config_splits
     from app.data.pipeline import datasets
     from app.data.preprocess import fit_preprocessing
     from app.training.optim import steps_per_epoch
@@ -90,8 +90,7 @@ def sweep(config, data_dir, start, end, steps):
     from app.training.speed import apply_speed_settings, speed_settings
 
     keras.utils.set_random_seed(config.seed)
-    splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
-                         config.seed, config.image_size, resize=config.resize)
+    splits = config_splits(config, data_dir)
     outputs = models.output_units(config.model, max(splits.num_classes, 1))
     per_epoch = steps_per_epoch(len(splits.train[0]), config.batch_size)
     preprocessing, _ = fit_preprocessing(splits.train[0], config.normalize, config.seed)

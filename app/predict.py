@@ -12,7 +12,9 @@ Every file of the folder is a row of the CSV or a listed skip: unreadable images
 OUT.log and on stderr, and the exit status is then 1 (the CSV holds the rest); two files with the
 same id (1.jpg and 1.png) are an error. The CSV is written to a temporary file and renamed, so a
 failure never leaves a truncated submission. For a one-output model the label is the probability
-of the second class (for cats vs dogs: dog)."""
+of the second class (for cats vs dogs: dog). --tta averages each image with its mirror, and for
+a run trained with tta_sizes, with both decoded at each of those sides too (multi-scale
+testing; model.keras only, as a SavedModel takes one size)."""
 
 import argparse
 import sys
@@ -22,15 +24,22 @@ CHUNK = 512  # images decoded at a time: bounds memory on folders of any size
 
 
 def load_predictor(path):
-    """(predict function on float 0-255 batches, input shape, the run's config.json or {})."""
+    """(predict function on float 0-255 batches, input shape, the run's config.json or {}, the
+    other image sides in pixels that it predicts for multi-scale testing: the run's tta_sizes)."""
     from app.data.errors import DataError
     from app.runs import load_model, read_json
 
     path = Path(path)
     meta = read_json(path / "config.json") or {}
     if (path / "model.keras").exists():
+        from app.models import at_side
+
         model = load_model(path / "model.keras", compile=False)
-        return (lambda x: model.predict(x, verbose=0)), image_shape(model.input_shape[1:]), meta
+        shape = image_shape(model.input_shape[1:])
+        sizes = str(meta.get("config", {}).get("tta_sizes", ""))
+        sides = tuple(int(side) for side in sizes.split(",") if side.strip().isdigit())
+        by_side = {shape[0]: model} | {side: at_side(model, side) for side in sides}
+        return (lambda x: by_side[x.shape[1]].predict(x, verbose=0)), shape, meta, sides
     if (path / "saved_model.pb").exists():
         run_config = read_json(path.parent / "config.json")  # RUN/saved_model: the run's config
         if run_config is not None:
@@ -42,7 +51,7 @@ def load_predictor(path):
 
         loaded = tf.saved_model.load(str(path))
         shape = image_shape(tuple(loaded.serve.input_signature[0].shape[1:]))
-        return (lambda x: loaded.serve(tf.constant(x)).numpy()), shape, meta
+        return (lambda x: loaded.serve(tf.constant(x)).numpy()), shape, meta, ()
     found = sorted(p.name for p in path.iterdir()) if path.is_dir() else "nothing: no such folder"
     raise DataError(f"{path} holds no model.keras or saved_model.pb (found {found})",
                     "a run folder of `python -m app.train`, or its saved_model/ folder",
@@ -89,12 +98,14 @@ def image_paths(images):
     return paths
 
 
-def predict_folder(predict, shape, images, tta=False, resize="squash", progress=True):
+def predict_folder(predict, shape, images, tta=False, resize="squash", progress=True, sides=()):
     """({id: probabilities}, [(path, reason)]) for every file in `images`, in chunks; progress
-    on stderr when it is a terminal."""
+    on stderr when it is a terminal. With `tta`, each image's probabilities average those of
+    its mirror image, and of it and its mirror decoded at each of `sides` (pixels) too."""
     import numpy as np
 
     from app.cli import Progress
+    from app.data.errors import DataError
     from app.data.images import load_images, printable
 
     paths = image_paths(images)
@@ -105,12 +116,23 @@ def predict_folder(predict, shape, images, tta=False, resize="squash", progress=
         x, kept, bad = load_images(chunk, shape[0], progress=False, resize=resize, blank_std=-1)
         skipped += bad
         if len(x):
-            x = x.astype(np.float32)
-            if shape[-1] == 1:  # a grayscale model (MNIST): luminance, as Pillow's "L" mode
-                x = x @ np.array([[0.299], [0.587], [0.114]], np.float32)
-            probs = predict(x)
-            if tta:  # average with the mirror image: free accuracy for left-right symmetric data
-                probs = (probs + predict(x[:, :, ::-1])) / 2
+            views = [x]
+            for side in sides if tta else ():
+                view, _, bad = load_images([chunk[i] for i in kept], side, progress=False,
+                                           resize=resize, blank_std=-1)
+                if bad:  # it decoded a moment ago: the file changed
+                    raise DataError(f"{bad[0][0]} decoded at {shape[0]} px, then failed at "
+                                    f"{side} px: {bad[0][1]}", "files that do not change "
+                                    "while they are predicted", "run it again")
+                views.append(view)
+            probs = []
+            for view in views:
+                view = view.astype(np.float32)
+                if shape[-1] == 1:  # a grayscale model (MNIST): luminance, as Pillow's "L" mode
+                    view = view @ np.array([[0.299], [0.587], [0.114]], np.float32)
+                # The mirror image too: free accuracy for left-right symmetric data.
+                probs += [predict(view), predict(view[:, :, ::-1])] if tta else [predict(view)]
+            probs = sum(probs) / len(probs)
             # printable: a file name that is not UTF-8 still makes a CSV row (with \x escapes)
             results.update({printable(Path(chunk[i]).stem): p for i, p in zip(kept, probs)})
         bar.update(start + len(chunk))
@@ -154,7 +176,9 @@ def parser():
     p.add_argument("--images", type=Path, required=True, help="folder of images to predict")
     p.add_argument("--out", type=Path, default=Path("submission.csv"),
                    help="the CSV to write (default submission.csv); skipped files go to OUT.log")
-    p.add_argument("--tta", action="store_true", help="average with horizontally flipped images")
+    p.add_argument("--tta", action="store_true",
+                   help="average with horizontally flipped images, and for a run trained with "
+                        "tta_sizes, with the images (and their mirrors) decoded at those sides")
     p.add_argument("--clip", type=clip_value, default=0.005,
                    help="clip probabilities to [clip, 1-clip], clip in [0, 0.5): Kaggle scores "
                         "log loss, where one confident mistake (p=0 for a dog) costs without "
@@ -168,9 +192,10 @@ def main(argv=None):
     from app.runs import write_text
 
     try:
-        predict, shape, meta = load_predictor(args.model)
+        predict, shape, meta, sides = load_predictor(args.model)
         results, skipped = predict_folder(predict, shape, args.images, args.tta,
-                                          meta.get("config", {}).get("resize", "squash"))
+                                          meta.get("config", {}).get("resize", "squash"),
+                                          sides=sides)
         if not results:
             raise DataError(f"none of the {len(skipped)} files in {args.images} is a readable "
                             f"image (first: {skipped[0][0]}: {skipped[0][1]})",

@@ -228,8 +228,8 @@ def test_best_model_is_exported_as_trained_and_predicts(tmp_path):
     x = load_splits("mnist", data="sample", limit=64, progress=False).test[0][:16]
     exported = load_model(run_dir / "model.keras").predict(x, verbose=0)
     np.testing.assert_allclose(exported, trained.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
-    predict, shape, meta = load_predictor(run_dir)  # what app.predict loads
-    assert shape == (28, 28, 1) and meta["data"]["class_names"][0] == "0"
+    predict, shape, meta, sides = load_predictor(run_dir)  # what app.predict loads
+    assert shape == (28, 28, 1) and meta["data"]["class_names"][0] == "0" and sides == ()
     np.testing.assert_allclose(predict(x.astype(np.float32)), exported, rtol=1e-5, atol=1e-6)
 
 

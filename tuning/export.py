@@ -72,7 +72,7 @@ def reload(study, config, hp, checkpoint, out_dir, provenance):
                    "split": splits.eval_split, "examples": len(splits.test[0])}
         if splits.class_names:
             results |= classifier_reports(inference, *splits.test, splits.class_names, run.path,
-                                          config.tta)
+                                          config.tta, views=splits.views)
         run.write_json("metrics.json", results)
         run.write_json("preprocessing.json",
                        fit_preprocessing(splits.train[0], config.normalize, config.seed)[1])

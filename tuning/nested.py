@@ -77,9 +77,10 @@ def run(argv):
         config = search.resolve_config(args, SPACES[args.experiment])
     except ValueError as error:
         return cli.error(str(error), "valid --set values")
-    from tuning.study import kfold, load_data  # late: TensorFlow takes seconds to import
+    from app.data import config_splits  # late: TensorFlow takes seconds to import
+    from tuning.study import kfold
 
-    splits = load_data(config, args.data_dir)
+    splits = config_splits(config, args.data_dir)
     x, y = (np.concatenate(parts) for parts in zip(splits.train, splits.val, splits.test))
     out = Path(args.out or Path("saved_models", "search", f"{args.experiment}-nested"))
     results = []

@@ -12,7 +12,7 @@ import tensorflow as tf
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from app import models
-from app.data import load_splits
+from app.data import config_splits
 from app.data.pipeline import datasets
 from app.data.preprocess import fit_preprocessing
 from app.training.callbacks import make_callbacks
@@ -20,12 +20,6 @@ from app.training.optim import steps_per_epoch
 from app.training.run import compiled_model
 from app.training.speed import apply_speed_settings, speed_settings
 from tuning.spaces import DATA_FIELDS
-
-
-def load_data(config, data_dir=None):
-    """The splits of `config`, loaded as `app.training.run.run_experiment` loads them."""
-    return load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
-                       config.seed, config.image_size, resize=config.resize)
 
 
 def training_pool(config, splits):
@@ -122,6 +116,6 @@ def evaluate(model, data):
 
 
 def make_study(space, config, data_dir=None):
-    splits = load_data(config, data_dir)
+    splits = config_splits(config, data_dir)
     return Study(config, space, splits)
 

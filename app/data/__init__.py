@@ -38,6 +38,7 @@ class Splits:
     source: str
     eval_split: str = "test"  # the name of the held-out split in the source
     skipped: list = field(default_factory=list)  # [(path, reason)] of unreadable images
+    views: dict = field(default_factory=dict)  # {side: the held-out images decoded at it}
 
     @property
     def input_shape(self):
@@ -116,9 +117,9 @@ def _load_arrays(dataset, source, root, seed, image_size, resize, progress):
     return read(_folder(root, dataset))
 
 
-def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resize):
+def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resize, sides):
     folder = _folder(root, "cats_dogs")
-    out, skipped = {}, []
+    out, skipped, views = {}, [], {}
     for split in ("train", "validation"):
         paths, labels, class_names = images.list_labeled(folder / split)
         if limit and limit < len(paths):  # limit before decoding: a quick run decodes little
@@ -127,7 +128,15 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
         x, kept, bad = images.load_images(paths, image_size, blank_std, progress, resize)
         out[split] = (x, labels[kept])
         skipped += bad
-    return out, class_names, skipped
+    held_out = [paths[i] for i in kept]  # validation/'s images that decoded (the last split)
+    for side in sides:  # the same rows again at each side, for multi-scale testing
+        views[side], _, bad = images.load_images(held_out, side, -1, progress, resize,
+                                                 f"held-out images at {side} px")
+        if bad:
+            raise DataError(f"{len(bad)} held-out images that decoded at {image_size} px failed "
+                            f"at {side} px (first: {bad[0][0]}: {bad[0][1]})",
+                            "files that do not change during a run", "run it again")
+    return out, class_names, skipped, views
 
 
 def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, resize="squash"):
@@ -148,20 +157,22 @@ def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, r
 
 
 def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, seed=0,
-                image_size=64, blank_std=images.BLANK_STD, progress=True, resize="squash"):
+                image_size=64, blank_std=images.BLANK_STD, progress=True, resize="squash",
+                sides=()):
     """Load `dataset` as Splits. `limit` keeps at most that many training and held-out examples;
     `val_split` carves a stratified validation set from train (0: use the source's validation
-    split, which image folders have)."""
+    split, which image folders have); image folders' held-out images are also decoded at each
+    of `sides` (pixels) into Splits.views, for multi-scale testing."""
     if dataset not in DATASETS:
         raise DataError(f"unknown dataset {dataset!r}", f"one of {DATASETS}")
     source, root = resolve_source(data, data_dir)
     if source == "sample" and dataset not in ("circles", "regression1d"):
         print(SAMPLE_BANNER.format(dataset=dataset))
     rng = np.random.default_rng(seed)
-    skipped, eval_split = [], "test"
+    skipped, eval_split, views = [], "test", {}
     if dataset == "cats_dogs" and source != "tfds":
-        arrays, class_names, skipped = _load_image_folders(root, limit, image_size, blank_std,
-                                                           rng, progress, resize)
+        arrays, class_names, skipped, views = _load_image_folders(
+            root, limit, image_size, blank_std, rng, progress, resize, sides)
         arrays["test"], eval_split = arrays.pop("validation"), "validation"
     else:
         arrays = _load_arrays(dataset, source, root, seed, image_size, resize, progress)
@@ -172,4 +183,12 @@ def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, see
                                       stratify=dataset != "regression1d")
     else:
         train, val = arrays["train"], arrays["test"]
-    return Splits(train, val, arrays["test"], class_names, source, eval_split, skipped)
+    return Splits(train, val, arrays["test"], class_names, source, eval_split, skipped, views)
+
+
+def config_splits(config, data_dir=None):
+    """load_splits with the data fields of `config` (an app.config.Config), as every command
+    that trains it loads them: held-out views at its tta_sizes included."""
+    return load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
+                       config.seed, config.image_size, resize=config.resize,
+                       sides=config.tta_sides())

@@ -92,15 +92,14 @@ def throughput(experiment, data_dir, batches=50):
     exceed the model's training speed, or the input is the bottleneck."""
     import time
 
-    from app.data import load_splits
+    from app.data import config_splits
     from app.data.pipeline import datasets
     from app.experiments import EXPERIMENTS
     from app.models import output_units
 
     # At the full size, the slowest it runs, if it grows the images (progressive resizing).
     config = dataclasses.replace(EXPERIMENTS[experiment], progressive_from=0)
-    splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
-                         config.seed, config.image_size, resize=config.resize)
+    splits = config_splits(config, data_dir)
     outputs = output_units(config.model, splits.num_classes)
     train, *_ = datasets(config, splits, outputs)  # as app.train's
     seen, start = 0, None

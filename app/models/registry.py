@@ -119,6 +119,22 @@ def core_of(model):
     return nested[-1] if nested else model
 
 
+def at_side(model, side):
+    """A trained model as the app saves it, taking side x side images: its preprocessing block
+    and network rebuilt at that size with the same weights (a copy: the original keeps its
+    own). What multi-scale testing predicts with; a ValueError for a network of one size (a
+    Flatten, or ZCA's matrix)."""
+    channels = model.input_shape[-1]
+
+    def resized(block):
+        copy = keras.models.clone_model(block, input_tensors=keras.Input((side, side, channels)))
+        copy.set_weights(block.get_weights())
+        return copy
+
+    return assemble(resized(core_of(model)), resized(model.get_layer("preprocessing")),
+                    input_shape=(side, side, channels), name=model.name)
+
+
 def build(name, **kwargs):
     """Build the model `name` at its default shapes, overridden by `kwargs`."""
     return get_builder(name)(**kwargs)

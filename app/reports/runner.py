@@ -31,7 +31,8 @@ def records(marker, key):
 
 
 # Fields added after repr markers were last written, as the repr writes them at their defaults.
-LATER_FIELDS = ("progressive_from=0, ", "unlabeled='', ", "teacher_fraction=0.0, ")
+LATER_FIELDS = ("progressive_from=0, ", "unlabeled='', ", "teacher_fraction=0.0, ",
+                "tta_sizes='', ")
 
 
 def same_registered(saved, now):

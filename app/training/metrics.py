@@ -6,6 +6,8 @@ indices, so that `model.keras` loads and evaluates with Keras alone (no custom o
 
 import keras
 
+from app.models import at_side
+
 
 def majority_accuracy(y_true, y_pred):
     """Binary accuracy against each mixed label's larger part. Keras' binary accuracy tests a
@@ -36,12 +38,14 @@ def loss_and_metrics(dataset, outputs, one_hot=False, label_smoothing=0.0):
     return ("categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"), metrics
 
 
-def predict_probs(model, x, tta=False, batch_size=256):
-    """`model`'s outputs on images `x`; with `tta`, averaged with those of the mirror images."""
-    probs = model.predict(x, batch_size=batch_size, verbose=0)
-    if tta:
-        probs = (probs + model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
-    return probs
+def predict_probs(model, x, tta=False, views=None, batch_size=256):
+    """`model`'s outputs on images `x`, averaged with those on `views` ({side: the same images
+    at that side}, multi-scale testing); with `tta`, and on each one's mirror images."""
+    scales = [(model, x)] + [(at_side(model, side), v) for side, v in (views or {}).items()]
+    probs = [m.predict(images, batch_size=batch_size, verbose=0)
+             for m, images in scales for images in ([images, images[:, :, ::-1]] if tta
+                                                    else [images])]
+    return sum(probs) / len(probs)
 
 
 def predicted_classes(probs):

@@ -19,7 +19,7 @@ import tensorflow as tf
 from sklearn.metrics import classification_report, log_loss
 
 from app import models, plots, runs
-from app.data import load_splits, load_unlabeled
+from app.data import config_splits, load_unlabeled
 from app.data.pipeline import datasets
 from app.data.preprocess import fit_preprocessing, preprocessing_of
 from app.training import callbacks as cb
@@ -78,11 +78,12 @@ def inference_model(model, dataset, outputs, input_shape):
     return inference
 
 
-def classifier_reports(model, x, y, class_names, out_dir, tta=False, board=None):
+def classifier_reports(model, x, y, class_names, out_dir, tta=False, board=None, views=None):
     """Confusion matrix PNG and sklearn's classification report of `model` on (x, y); with
-    `tta`, predictions average each image and its mirror, and the metrics they give are
-    returned (tta_accuracy, tta_loss). A RunBoard `board` logs the matrix and the worst errors."""
-    probs = predict_probs(model, x, tta)
+    `tta`, predictions average each image and its mirror, at each side of `views` too ({side:
+    x at that side}), and the metrics they give are returned (tta_accuracy, tta_loss). A
+    RunBoard `board` logs the matrix and the worst errors."""
+    probs = predict_probs(model, x, tta, views if tta else None)
     predicted = predicted_classes(probs)
     labels = list(range(len(class_names)))
     plots.confusion_matrix(y, predicted, class_names, out_dir / "confusion_matrix.png")
@@ -128,8 +129,7 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     # Unlabeled images first: a missing folder, or one without an image, costs seconds.
     unlabeled = load_unlabeled(config.unlabeled, config.data, data_dir, config.limit,
                                config.image_size, config.resize) if config.unlabeled else None
-    splits = load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
-                         config.seed, config.image_size, resize=config.resize)
+    splits = config_splits(config, data_dir)
     teacher = None
     if unlabeled:
         splits, teacher = pseudo.with_pseudo_labels(config, splits, unlabeled, run, data_dir,
@@ -204,7 +204,7 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
                     if k in teacher}
     if splits.class_names:
         results |= classifier_reports(inference, *splits.test, splits.class_names, run.path,
-                                      config.tta, board)
+                                      config.tta, board, splits.views)
     if board:
         board.held_out(results)
     results.update(seconds=round(time.monotonic() - started, 1),

@@ -1,0 +1,94 @@
+"""Multi-scale testing (`tta_sizes`): a saved model rebuilt at another side predicts as the
+network built for it, a run's tta metrics average its held-out images and their mirrors at each
+side, `app.predict --tta` in a fresh process gives those same probabilities, and configs it
+cannot test are refused before any work."""
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.data import SAMPLE_DIR, load_splits
+from app.data.preprocess import fit_preprocessing
+from app.experiments import EXPERIMENTS
+from app.models import assemble, at_side, build
+from app.runs import load_model
+from app.train import main as train
+
+PLUS = EXPERIMENTS["cats_dogs_plus"]
+ROOT = Path(__file__).parents[1]
+
+
+def test_a_model_at_another_side_predicts_as_the_network_built_for_it():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (8, 32, 32, 3)).astype(np.uint8)
+    block, _ = fit_preprocessing(images, "standardize")
+    saved = assemble(build("small_xception", input_shape=(32, 32, 3)), block)
+    any_size = assemble(build("small_xception", input_shape=(None, None, 3)),
+                        fit_preprocessing(images, "standardize", any_size=True)[0],
+                        input_shape=(None, None, 3))
+    any_size.set_weights(saved.get_weights())
+    big = rng.uniform(0, 255, (4, 48, 48, 3)).astype(np.float32)
+    larger = at_side(saved, 48)
+    assert larger.input_shape == (None, 48, 48, 3) and saved.input_shape == (None, 32, 32, 3)
+    np.testing.assert_allclose(larger.predict(big, verbose=0), any_size.predict(big, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):  # a Dense after Flatten takes one size
+        at_side(assemble(build("cats_dogs_cnn", input_shape=(32, 32, 3)), block), 48)
+
+
+def test_run_metrics_and_predict_in_another_process_average_every_side(tmp_path):
+    out = tmp_path / "run"
+    assert train(["cats_dogs_plus", "--data", "sample", "--limit", "40", "--epochs", "1",
+                  "--out", str(out), "--set", "image_size=64", "--set", "tta_sizes=96",
+                  "--set", "feature_maps=", "--set", "export=false"]) == 0
+    splits = load_splits("cats_dogs", data="sample", limit=40, val_split=0, image_size=64,
+                         progress=False, sides=(96,))
+    (x, y), x96 = splits.test, splits.views[96].astype(np.float32)
+    model = load_model(out / "model.keras")  # Keras alone, as a notebook loads it
+    x = x.astype(np.float32)
+    views = [(model, x), (at_side(model, 96), x96)]
+    p = np.mean([m.predict(v, verbose=0)[:, 0] for m, images in views
+                 for v in (images, images[:, :, ::-1])], axis=0)
+    flips_only = np.mean([model.predict(v, verbose=0)[:, 0] for v in (x, x[:, :, ::-1])], axis=0)
+    assert not np.allclose(p, flips_only)  # the 96-px views count
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["tta_accuracy"] == pytest.approx(((p > 0.5) == y).mean())
+    assert metrics["tta_loss"] == pytest.approx(
+        -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-4)
+
+    # The dog folder predicted from another shell: the same average for each of its images.
+    folder = SAMPLE_DIR / "cats_dogs" / "validation" / "dog"
+    csv_out = tmp_path / "dogs.csv"
+    done = subprocess.run([sys.executable, "-m", "app.predict", str(out), "--images",
+                           str(folder), "--out", str(csv_out), "--tta", "--clip", "0"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = dict(line.split(",") for line in csv_out.read_text().splitlines()[1:])
+    names = sorted(path.stem for path in folder.iterdir())
+    dogs = load_splits("cats_dogs", data="sample", val_split=0, image_size=64, progress=False,
+                       sides=(96,))
+    x, x96 = (a[dogs.test[1] == 1].astype(np.float32) for a in (dogs.test[0], dogs.views[96]))
+    expected = np.mean([m.predict(v, verbose=0)[:, 0] for m, images in
+                        [(model, x), (at_side(model, 96), x96)]
+                        for v in (images, images[:, :, ::-1])], axis=0)
+    np.testing.assert_allclose([float(rows[n]) for n in names], expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"tta": False}, "needs tta on"),
+    ({"tta_sizes": "160px"}, "image sides in pixels"),
+    ({"tta_sizes": "8"}, "image sides in pixels"),
+    ({"data": "tfds"}, "not tfds"),
+    ({"model": "cats_dogs_cnn"}, "tta_sizes needs a network for images of any size"),
+    ({"normalize": "zca"}, "takes one size only"),
+])
+def test_configs_it_cannot_test_are_refused_before_any_work(changes, message):
+    config = dataclasses.replace(PLUS, **{"tta_sizes": "160", **changes})
+    with pytest.raises(ValueError, match=message):
+        config.validate()
+    assert dataclasses.replace(PLUS, tta_sizes="128, 160").tta_sides() == (128, 160)
