@@ -88,7 +88,7 @@ def test_a_missing_unlabeled_folder_stops_the_run_before_the_teacher_trains(
         data_root, tmp_path, capsys, monkeypatch):
     out = tmp_path / "run"
     # Before the labelled images are even decoded (on the full data, 20 s of them).
-    monkeypatch.setattr(run_module, "load_splits", lambda *a, **k: pytest.fail("decoded first"))
+    monkeypatch.setattr(run_module, "config_splits", lambda *a, **k: pytest.fail("decoded first"))
     assert train(command(data_root, out, "--set", "unlabeled=test2")) != 0
     err = capsys.readouterr().err
     assert "no unlabeled folder" in err and "test2" in err and "Traceback" not in err
