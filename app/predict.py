@@ -37,8 +37,13 @@ def load_predictor(path):
         model = load_model(path / "model.keras", compile=False)
         shape = image_shape(model.input_shape[1:])
         sizes = str(meta.get("config", {}).get("tta_sizes", ""))
-        sides = tuple(int(side) for side in sizes.split(",") if side.strip().isdigit())
-        by_side = {shape[0]: model} | {side: at_side(model, side) for side in sides}
+        sides = tuple(int(s) for s in sizes.split(",") if s.strip().isdigit() and int(s) > 0)
+        try:
+            by_side = {shape[0]: model} | {side: at_side(model, side) for side in sides}
+        except ValueError as error:  # a config.json edited by hand: sides this net cannot take
+            raise DataError(f"{path / 'config.json'} asks for tta_sizes={sizes!r}, but the model "
+                            f"takes {shape[0]} px only ({error})", "the tta_sizes it trained with",
+                            "restore the run's config.json") from None
         return (lambda x: by_side[x.shape[1]].predict(x, verbose=0)), shape, meta, sides
     if (path / "saved_model.pb").exists():
         run_config = read_json(path.parent / "config.json")  # RUN/saved_model: the run's config

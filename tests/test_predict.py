@@ -2,6 +2,8 @@
 array one, a .keras round trip keeps the optimizer, and the CSV has one row per readable image."""
 
 import csv
+import json
+import shutil
 
 import numpy as np
 import pytest
@@ -79,3 +81,17 @@ def test_wrong_model_path_says_what_is_there(tmp_path, capsys):
     assert predict_main([str(tmp_path), "--images", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "no model.keras or saved_model.pb" in err and "notes.txt" in err
+
+
+def test_a_config_asking_for_sides_the_model_cannot_take_is_a_clear_error(run, tmp_path, capsys):
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    shutil.copy(run / "model.keras", edited)
+    meta = json.loads((run / "config.json").read_text())
+    meta["config"]["tta_sizes"] = "96"  # cats_dogs_cnn has a Flatten: 64 px only
+    (edited / "config.json").write_text(json.dumps(meta))
+    assert predict_main([str(edited), "--images", str(tmp_path), "--out",
+                         str(tmp_path / "out.csv"), "--tta"]) == 2
+    err = capsys.readouterr().err
+    assert "tta_sizes='96'" in err and "takes 64 px only" in err and "Traceback" not in err
+    assert not (tmp_path / "out.csv").exists()
