@@ -9,6 +9,7 @@ import importlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -21,7 +22,14 @@ from app.config import apply_overrides
 from app.experiments import EXPERIMENTS
 from app.reports import REPORTS, table
 from app.reports.rows import Figure, Row, Step
-from app.reports.runner import LATER_FIELDS, MARKER, Result, same_registered, set_aside_if_stale
+from app.reports.runner import (
+    LATER_FIELDS,
+    MARKER,
+    Result,
+    interrupts_deferred,
+    same_registered,
+    set_aside_if_stale,
+)
 from tuning.spaces import SPACES
 
 ROOT = Path(__file__).parents[1]
@@ -140,6 +148,18 @@ def test_tiny_reproduction_writes_the_table(tmp_path):
     assert "STALE-004" not in text and "UNMARKED" not in text
     assert text.index("### 001 KEPT") < text.index("<!-- table: 004-quick -->\n### 004")
     assert text.startswith(f"intro\n{table.BEGIN}\n") and text.endswith(f"{table.END}\nrest\n")
+
+
+def test_an_interrupt_while_a_command_starts_takes_effect_once_it_has_started():
+    # Raised inside Popen, it orphaned the command, which then held the rerun's run folder.
+    started = []
+    with pytest.raises(KeyboardInterrupt):
+        with interrupts_deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGINT)
+            started.append("the command")
+    assert started == ["the command"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_stopped_reproduction_resumes_without_retraining(tmp_path):

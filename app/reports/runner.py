@@ -8,6 +8,7 @@ finished trials. Identical commands of two rows or two reports run once. A finis
 marker records other registered settings (the experiment changed since) is renamed aside, kept,
 and the step runs afresh."""
 
+import contextlib
 import dataclasses
 import signal
 import statistics
@@ -115,6 +116,23 @@ def stop(child):
         child.wait()
 
 
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Ctrl-C or SIGTERM while a command starts takes effect once it has started: raised in the
+    middle of Popen, the interrupt left the command running with no handle to stop it (it then
+    held its run folder's lock against the rerun)."""
+    caught = []
+    handlers = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class Runner:
     def __init__(self, root, quick, data_dir, seeds, overrides):
         self.root, self.quick, self.data_dir = Path(root), quick, data_dir
@@ -178,14 +196,17 @@ class Runner:
         with open(log_path, "ab") as log:
             # A session of its own: a Ctrl-C reaches the command once, from here, whether it
             # was typed or this process was sent SIGTERM (main turns that into a Ctrl-C).
-            child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+            child = None
             try:
+                with interrupts_deferred():
+                    child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                             start_new_session=True)
                 while child.poll() is None:
                     self._tick(label, time.monotonic() - start)
                     time.sleep(0.5)
             except KeyboardInterrupt:
-                stop(child)
+                if child:
+                    stop(child)
                 raise
         seconds = round(time.monotonic() - start, 1)
         if child.returncode:
