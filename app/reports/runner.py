@@ -123,7 +123,8 @@ def interrupts_deferred():
     held its run folder's lock against the rerun)."""
     caught = []
     handlers = {s: signal.signal(s, lambda signum, frame: caught.append(signum))
-                for s in (signal.SIGINT, signal.SIGTERM)}
+                for s in (signal.SIGINT, signal.SIGTERM)
+                if signal.getsignal(s) is not signal.SIG_IGN}  # nohup's ignored Ctrl-C stays so
     try:
         yield
     finally:
