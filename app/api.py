@@ -94,7 +94,7 @@ def predict(run_or_folder, images_dir, tta=False):
     from app.predict import load_predictor, predict_folder
 
     folder = run_or_folder.folder if isinstance(run_or_folder, Run) else Path(run_or_folder)
-    model, shape, meta, sides = load_predictor(folder)
+    model, shape, meta, sides = load_predictor(folder, tta)
     results, skipped = predict_folder(model, shape, images_dir, tta,
                                       meta.get("config", {}).get("resize", "squash"),
                                       progress=False, sides=sides)

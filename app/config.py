@@ -49,6 +49,16 @@ BOUNDS = {
 }
 
 
+def parse_sides(text):
+    """Image sides in pixels from a tta_sizes text such as "128,160"; () for ""; a ValueError
+    with the fix for anything else."""
+    sides = str(text).replace(" ", "").split(",") if str(text).strip() else []
+    if not all(side.isdigit() and 16 <= int(side) <= 1024 for side in sides):
+        raise ValueError(f"tta_sizes takes image sides in pixels (16-1024) such as 160 or "
+                         f"128,160, got {text!r}. Fix: --set tta_sizes=160.")
+    return tuple(int(side) for side in sides)
+
+
 def with_defaults(saved):
     """A config dict saved by an earlier version, with the fields added since at their defaults
     (new fields default to the old behaviour), so it compares equal to the same config now."""
@@ -143,8 +153,7 @@ class Config:
 
     def tta_sides(self):
         """tta_sizes as a tuple of sides in pixels; () when it is off."""
-        return tuple(int(side) for side in self.tta_sizes.replace(" ", "").split(",")) if (
-            self.tta_sizes) else ()
+        return parse_sides(self.tta_sizes)
 
     def validate(self):
         """self, or a ValueError naming the bad value, what is valid and the fix."""
@@ -195,10 +204,7 @@ class Config:
                 f"Fix: {off}, or a model with global pooling such as small_xception.")
 
     def _check_tta_sizes(self):
-        sides = self.tta_sizes.replace(" ", "").split(",")
-        if not all(side.isdigit() and 16 <= int(side) <= 1024 for side in sides):
-            raise ValueError(f"tta_sizes takes image sides in pixels (16-1024) such as 160 or "
-                             f"128,160, got {self.tta_sizes!r}. Fix: --set tta_sizes=160.")
+        parse_sides(self.tta_sizes)
         if not self.tta or self.dataset != "cats_dogs" or self.data == "tfds":
             raise ValueError(
                 f"tta_sizes={self.tta_sizes!r} needs tta on and an image-folder dataset "

@@ -23,9 +23,11 @@ from pathlib import Path
 CHUNK = 512  # images decoded at a time: bounds memory on folders of any size
 
 
-def load_predictor(path):
+def load_predictor(path, tta=False):
     """(predict function on float 0-255 batches, input shape, the run's config.json or {}, the
-    other image sides in pixels that it predicts for multi-scale testing: the run's tta_sizes)."""
+    other image sides in pixels that it predicts for multi-scale testing: with `tta`, the run's
+    tta_sizes; else ())."""
+    from app.config import parse_sides
     from app.data.errors import DataError
     from app.runs import load_model, read_json
 
@@ -36,11 +38,11 @@ def load_predictor(path):
 
         model = load_model(path / "model.keras", compile=False)
         shape = image_shape(model.input_shape[1:])
-        sizes = str(meta.get("config", {}).get("tta_sizes", ""))
-        sides = tuple(int(s) for s in sizes.split(",") if s.strip().isdigit() and int(s) > 0)
-        try:
+        sizes = meta.get("config", {}).get("tta_sizes", "")
+        try:  # only sides that --tta predicts: a rebuild costs about a second each
+            sides = parse_sides(sizes) if tta else ()
             by_side = {shape[0]: model} | {side: at_side(model, side) for side in sides}
-        except ValueError as error:  # a config.json edited by hand: sides this net cannot take
+        except ValueError as error:  # a config.json edited by hand: junk, or sides it cannot take
             raise DataError(f"{path / 'config.json'} asks for tta_sizes={sizes!r}, but the model "
                             f"takes {shape[0]} px only ({error})", "the tta_sizes it trained with",
                             "restore the run's config.json") from None
@@ -197,7 +199,7 @@ def main(argv=None):
     from app.runs import write_text
 
     try:
-        predict, shape, meta, sides = load_predictor(args.model)
+        predict, shape, meta, sides = load_predictor(args.model, args.tta)
         results, skipped = predict_folder(predict, shape, args.images, args.tta,
                                           meta.get("config", {}).get("resize", "squash"),
                                           sides=sides)

@@ -10,6 +10,8 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from app.data.errors import DataError
+from app.predict import load_predictor
 from app.predict import main as predict_main
 from app.runs import load_model
 from app.train import main as train_main
@@ -95,3 +97,11 @@ def test_a_config_asking_for_sides_the_model_cannot_take_is_a_clear_error(run, t
     err = capsys.readouterr().err
     assert "tta_sizes='96'" in err and "takes 64 px only" in err and "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
+    # Without --tta the other sides are not built: the same folder predicts at 64 px.
+    predict, shape, _, sides = load_predictor(edited)
+    assert shape == (64, 64, 3) and sides == ()
+    assert predict(np.zeros((2, *shape), np.float32)).shape == (2, 1)
+    meta["config"]["tta_sizes"] = "96px"  # junk is refused, not dropped
+    (edited / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(DataError, match="image sides in pixels"):
+        load_predictor(edited, tta=True)
