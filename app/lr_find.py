@@ -90,7 +90,7 @@ def sweep(config, data_dir, start, end, steps):
     from app.training.speed import apply_speed_settings, speed_settings
 
     keras.utils.set_random_seed(config.seed)
-    splits = config_splits(config, data_dir)
+    splits = config_splits(config, data_dir, views=False)
     outputs = models.output_units(config.model, max(splits.num_classes, 1))
     per_epoch = steps_per_epoch(len(splits.train[0]), config.batch_size)
     preprocessing, _ = fit_preprocessing(splits.train[0], config.normalize, config.seed)

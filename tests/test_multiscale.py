@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.data import SAMPLE_DIR, load_splits
+from app.data import SAMPLE_DIR, config_splits, load_splits
 from app.data.preprocess import fit_preprocessing
 from app.experiments import EXPERIMENTS
 from app.models import assemble, at_side, build
@@ -92,3 +92,10 @@ def test_configs_it_cannot_test_are_refused_before_any_work(changes, message):
     with pytest.raises(ValueError, match=message):
         config.validate()
     assert dataclasses.replace(PLUS, tta_sizes="128, 160").tta_sides() == (128, 160)
+
+
+def test_only_commands_reporting_tta_metrics_decode_the_views():
+    config = dataclasses.replace(PLUS, data="sample", limit=20, image_size=32, tta_sizes="48")
+    views = config_splits(config).views
+    assert list(views) == [48] and views[48].shape[1:] == (48, 48, 3)
+    assert config_splits(config, views=False).views == {}  # lr_find and throughput

@@ -186,9 +186,10 @@ def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, see
     return Splits(train, val, arrays["test"], class_names, source, eval_split, skipped, views)
 
 
-def config_splits(config, data_dir=None):
+def config_splits(config, data_dir=None, views=True):
     """load_splits with the data fields of `config` (an app.config.Config), as every command
-    that trains it loads them: held-out views at its tta_sizes included."""
+    that trains it loads them; with `views`, the held-out images at its tta_sizes too (seconds
+    of decoding that only a command reporting tta metrics needs)."""
     return load_splits(config.dataset, config.data, data_dir, config.limit, config.val_split,
                        config.seed, config.image_size, resize=config.resize,
-                       sides=config.tta_sides())
+                       sides=config.tta_sides() if views else ())

@@ -99,7 +99,7 @@ def throughput(experiment, data_dir, batches=50):
 
     # At the full size, the slowest it runs, if it grows the images (progressive resizing).
     config = dataclasses.replace(EXPERIMENTS[experiment], progressive_from=0)
-    splits = config_splits(config, data_dir)
+    splits = config_splits(config, data_dir, views=False)
     outputs = output_units(config.model, splits.num_classes)
     train, *_ = datasets(config, splits, outputs)  # as app.train's
     seen, start = 0, None
