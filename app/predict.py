@@ -114,6 +114,7 @@ def predict_folder(predict, shape, images, tta=False, resize="squash", progress=
     from app.cli import Progress
     from app.data.errors import DataError
     from app.data.images import load_images, printable
+    from app.training.metrics import mean_over_views
 
     paths = image_paths(images)
     results, skipped = {}, []
@@ -132,14 +133,11 @@ def predict_folder(predict, shape, images, tta=False, resize="squash", progress=
                                     f"{side} px: {bad[0][1]}", "files that do not change "
                                     "while they are predicted", "run it again")
                 views.append(view)
-            probs = []
-            for view in views:
-                view = view.astype(np.float32)
-                if shape[-1] == 1:  # a grayscale model (MNIST): luminance, as Pillow's "L" mode
-                    view = view @ np.array([[0.299], [0.587], [0.114]], np.float32)
-                # The mirror image too: free accuracy for left-right symmetric data.
-                probs += [predict(view), predict(view[:, :, ::-1])] if tta else [predict(view)]
-            probs = sum(probs) / len(probs)
+            views = [view.astype(np.float32) for view in views]
+            if shape[-1] == 1:  # a grayscale model (MNIST): luminance, as Pillow's "L" mode
+                views = [view @ np.array([[0.299], [0.587], [0.114]], np.float32)
+                         for view in views]
+            probs = mean_over_views(predict, views, tta)
             # printable: a file name that is not UTF-8 still makes a CSV row (with \x escapes)
             results.update({printable(Path(chunk[i]).stem): p for i, p in zip(kept, probs)})
         bar.update(start + len(chunk))

@@ -38,14 +38,22 @@ def loss_and_metrics(dataset, outputs, one_hot=False, label_smoothing=0.0):
     return ("categorical_crossentropy" if one_hot else "sparse_categorical_crossentropy"), metrics
 
 
+def mean_over_views(predict, views, tta=False):
+    """The mean of `predict` (a function of an image batch) over the batches `views` (the same
+    images at several sides), and with `tta` over each one's mirror images too: free accuracy
+    for left-right symmetric data. Runs and app.predict average the same way."""
+    probs = [predict(v) for images in views
+             for v in ([images, images[:, :, ::-1]] if tta else [images])]
+    return sum(probs) / len(probs)
+
+
 def predict_probs(model, x, tta=False, views=None, batch_size=256):
     """`model`'s outputs on images `x`, averaged with those on `views` ({side: the same images
     at that side}, multi-scale testing); with `tta`, and on each one's mirror images."""
-    scales = [(model, x)] + [(at_side(model, side), v) for side, v in (views or {}).items()]
-    probs = [m.predict(images, batch_size=batch_size, verbose=0)
-             for m, images in scales for images in ([images, images[:, :, ::-1]] if tta
-                                                    else [images])]
-    return sum(probs) / len(probs)
+    by_side = {x.shape[1]: model} | {side: at_side(model, side) for side in views or {}}
+    return mean_over_views(lambda v: by_side[v.shape[1]].predict(v, batch_size=batch_size,
+                                                                 verbose=0),
+                           [x, *(views or {}).values()], tta)
 
 
 def predicted_classes(probs):
