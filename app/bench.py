@@ -32,7 +32,12 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     import tensorflow as tf
 
     from app.models import build, output_units
-    from app.training.speed import apply_speed_settings, speed_settings, steps_per_call
+    from app.training.speed import (
+        apply_speed_settings,
+        fuse_batchnorm,
+        speed_settings,
+        steps_per_call,
+    )
 
     settings = apply_speed_settings(settings or speed_settings())
     # As in training (app.training.run.compiled_model): calls that divide the timed steps.
@@ -41,6 +46,8 @@ def bench(name, batch_size=128, steps=20, passes=3, settings=None):
     keras.utils.set_random_seed(0)
     classes = 10 if output_units(name, 10) == 10 else 2
     model = build(name, num_classes=output_units(name, classes))
+    if settings["fused_batchnorm"]:
+        fuse_batchnorm(model)
     loss = "binary_crossentropy" if model.output_shape[-1] == 1 else \
         "sparse_categorical_crossentropy"
     model.compile(keras.optimizers.SGD(0.01, momentum=0.9), loss,

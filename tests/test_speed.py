@@ -1,5 +1,6 @@
 """Speed settings change how fast training runs, never what it computes: several steps in one
-call of Keras' train function (steps_per_execution) train the same weights as one step a call."""
+call of Keras' train function (steps_per_execution) train the same weights as one step a call, and
+batchnorm on the fused kernel trains what Keras' own batchnorm trains."""
 
 import json
 
@@ -38,3 +39,38 @@ def test_several_steps_a_call_train_what_one_step_a_call_trains(tmp_path, monkey
     assert history["loss"] == pytest.approx(history1["loss"], rel=1e-5)
     assert history["val_accuracy"] == history1["val_accuracy"]
     assert all(np.allclose(a, b, rtol=1e-4, atol=1e-6) for a, b in zip(weights, weights1))
+
+
+def test_fused_batchnorm_trains_what_keras_batchnorm_trains():
+    import keras
+    import tensorflow as tf
+
+    from app.models import build
+
+    keras.utils.set_random_seed(0)
+    plain = build("mnist_best_cnn", num_classes=10)  # batchnorm at 28, 14 and 7 px
+    fused = build("mnist_best_cnn", num_classes=10)
+    fused.set_weights(plain.get_weights())
+    speed.fuse_batchnorm(fused)
+    x = tf.constant(np.random.default_rng(0).uniform(0, 1, (16, 28, 28, 1)), tf.float32)
+    y = tf.constant(np.arange(16) % 10)
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    results = []
+    for model in (plain, fused):
+        with tf.GradientTape() as tape:
+            out = model(x, training=True)
+            value = loss(y, out)
+        results.append((out, tape.gradient(value, model.trainable_weights),
+                        [w.numpy() for w in model.non_trainable_weights]))
+    (out, grads, stats), (out1, grads1, stats1) = results
+    np.testing.assert_allclose(out1, out, rtol=1e-4, atol=1e-6)
+    assert all(np.allclose(a, b, rtol=1e-3, atol=1e-6) for a, b in zip(grads1, grads))
+    # The moving statistics moved, and alike (the biased variance, as Keras averages it).
+    assert not np.allclose(stats[1], 1) and all(
+        np.allclose(a, b, rtol=1e-5, atol=1e-7) for a, b in zip(stats1, stats))
+    np.testing.assert_allclose(fused(x, training=False), plain(x, training=False), rtol=1e-5)
+
+    def ops(model):
+        graph = tf.function(lambda: model(x, training=True)).get_concrete_function().graph
+        return {op.type for op in graph.get_operations()}
+    assert "FusedBatchNormV3" in ops(fused) and "FusedBatchNormV3" not in ops(plain)

@@ -29,7 +29,7 @@ from app.training.export import export_saved_model
 from app.training.features import FeatureMaps, conv_layers
 from app.training.metrics import loss_and_metrics, predict_probs, predicted_classes
 from app.training.optim import make_optimizer, steps_per_epoch
-from app.training.speed import apply_speed_settings, speed_settings, steps_per_call
+from app.training.speed import apply_speed_settings, fuse_batchnorm, speed_settings, steps_per_call
 from app.training.tensorboard import RunBoard
 
 
@@ -51,6 +51,8 @@ def compiled_model(config, splits, outputs, preprocessing, model_side, speed, st
     core = models.build(config.model, input_shape=shape, num_classes=outputs,
                         **config.model_kwargs())
     model = models.assemble(core, preprocessing, model_side, name="training")
+    if speed["fused_batchnorm"]:
+        fuse_batchnorm(model)
     loss, metrics = loss_and_metrics(config.dataset, outputs, config.dense_labels(),
                                      config.label_smoothing)
     steps = steps_per_epoch(len(splits.train[0]), config.batch_size)
