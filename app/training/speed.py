@@ -71,8 +71,9 @@ def fuse_batchnorm(model):
     images over their channels normalize a float32 training batch with TensorFlow's fused kernel
     (FusedBatchNormV3 and its fused gradient). Keras 3's TensorFlow backend builds batchnorm
     from separate ops (moments, then normalize: keras-team/keras-core#225), several passes
-    over the activations each way; tf.keras 2 used this kernel. Measured at batch 64 on this
-    CPU: mnist_fast_cnn 1.35x, small_xception 1.8x (README, "Training speed"). The same math:
+    over the activations each way; tf.keras 2 used this kernel. Measured on this CPU at their
+    experiments' batch sizes: mnist_fast_cnn 1.35x, small_xception 1.8x (README, "Training
+    speed"). The same math:
     the layers stay Keras' own, so what is saved and how it predicts do not change, and any
     other input (inference, float16, masks, renorm, synchronized) takes Keras' path."""
     for layer in getattr(model, "layers", ()):
