@@ -73,9 +73,9 @@ def fuse_batchnorm(model):
     from separate ops (moments, then normalize: keras-team/keras-core#225), several passes
     over the activations each way; tf.keras 2 used this kernel. Measured on this CPU at their
     experiments' batch sizes: mnist_fast_cnn 1.35x, small_xception 1.8x (README, "Training
-    speed"). The same math:
-    the layers stay Keras' own, so what is saved and how it predicts do not change, and any
-    other input (inference, float16, masks, renorm, synchronized) takes Keras' path."""
+    speed"). The same math: the layers stay Keras' own, so what is saved and how it predicts do
+    not change, and any other input (inference, float16, masks, renorm, synchronized) takes
+    Keras' path."""
     for layer in getattr(model, "layers", ()):
         fuse_batchnorm(layer)
         if (isinstance(layer, keras.layers.BatchNormalization) and layer.axis in (-1, 3)
