@@ -230,19 +230,19 @@ class Config:
                 "train again, or leak into training. Fix: --set unlabeled=test1.")
 
 
-def _parse(field, text):
-    kind = field.type
+def parse_value(name, kind, text):
+    """`text` as a value of type `kind` (bool takes 1/0, true/false, yes/no, on/off); the one
+    parser of `--set key=value` for configs and speed settings, so junk is refused alike."""
     if kind is bool:
         if text.lower() in ("1", "true", "yes", "on"):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"{field.name} takes true or false, got {text!r}")
+        raise ValueError(f"{name} takes true or false, got {text!r}")
     try:
         return kind(text)
     except ValueError:
-        raise ValueError(
-            f"{field.name} takes a value of type {kind.__name__}, got {text!r}") from None
+        raise ValueError(f"{name} takes a value of type {kind.__name__}, got {text!r}") from None
 
 
 def apply_overrides(config, pairs):
@@ -257,5 +257,5 @@ def apply_overrides(config, pairs):
         if key not in fields:
             valid = ", ".join(sorted(fields))
             raise ValueError(f"unknown config key {key!r} for {config.name}; valid keys: {valid}")
-        changes[key] = _parse(fields[key], value.strip())
+        changes[key] = parse_value(key, fields[key].type, value.strip())
     return dataclasses.replace(config, **changes)

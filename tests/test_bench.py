@@ -30,7 +30,9 @@ def test_bench_unknown_model(capsys):
 
 @pytest.mark.parametrize("flags, message", [
     (["--steps", "0"], "--steps 0"), (["--passes", "-1"], "--passes -1"),
-    (["--set", "steps_per_execution=abc"], "invalid literal for int()"),
+    (["--set", "steps_per_execution=abc"], "steps_per_execution takes a value of type int"),
+    (["--set", "fused_batchnorm=ture"], "fused_batchnorm takes true or false, got 'ture'"),
+    (["--set", "fused_batchnorm"], "--set takes key=value"),
     (["--set", "threads=2"], "unknown speed setting 'threads'")])
 def test_bench_bad_flags_are_one_line_errors(flags, message, capsys):
     assert main(["mnist_cnn_light", *flags]) == 2

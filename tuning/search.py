@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from app.cli import add_training_flags, training_overrides
-from app.config import apply_overrides, with_defaults
+from app.config import apply_overrides, parse_value, with_defaults
 from app.data.errors import DataError
 from app.experiments import EXPERIMENTS
 from app.runs import write_json
@@ -81,14 +81,6 @@ def declared(space):
     return hp
 
 
-def _parse(text, like):
-    if isinstance(like, bool):
-        if text.lower() not in ("true", "false"):
-            raise ValueError(f"takes true or false, got {text!r}")
-        return text.lower() == "true"
-    return type(like)(text)
-
-
 def restrictions(space, pairs):
     """HyperParameters that replace the candidates of the hyperparameters named in `pairs`
     ('name=v1,v2'): keras-tuner keeps the first declaration of a name, so these win."""
@@ -101,10 +93,11 @@ def restrictions(space, pairs):
         if not sep or name not in known:
             raise ValueError(f"--hp takes NAME=V1,V2 with NAME one of {sorted(known)}; "
                              f"got {pair!r}")
+        kind = type(known[name].default)
         try:
-            values = [_parse(v.strip(), known[name].default) for v in text.split(",")]
+            values = [parse_value(name, kind, v.strip()) for v in text.split(",")]
         except ValueError as error:
-            raise ValueError(f"--hp {name}: {error}") from None
+            raise ValueError(f"--hp: {error}") from None
         if len(values) == 1:
             hp.Fixed(name, values[0])
         else:

@@ -7,6 +7,8 @@ import os
 import keras
 import tensorflow as tf
 
+from app.config import parse_value
+
 # Defaults by machine kind. On this 2-core CPU XLA (jit_compile) was slower for the small CNNs,
 # and TensorFlow's default thread pools (0 = one per core) were as fast as any fixed choice:
 # mnist_cnn 253 images/s against 223 with intra 2 / inter 1 and 165 with intra 1 / inter 2.
@@ -26,20 +28,16 @@ def machine():
     return "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
 
 
-def _parse(value, default):
-    if isinstance(default, bool):
-        return value.lower() in ("1", "true", "yes", "on")
-    return type(default)(value)
-
-
 def speed_settings(overrides=()):
     """The defaults for this machine with `key=value` overrides applied."""
     settings = dict(DEFAULTS[machine()])
     for pair in overrides:
-        key, _, value = pair.partition("=")
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes key=value, got {pair!r}")
         if key not in settings:
             raise ValueError(f"unknown speed setting {key!r}; valid: {', '.join(settings)}")
-        settings[key] = _parse(value, settings[key])
+        settings[key] = parse_value(key, type(settings[key]), value.strip())
     # Fixed at import time by app/__init__.py (TensorFlow reads it once): recorded, not settable.
     onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1"
     return {"machine": machine(), **settings, "onednn": onednn}
