@@ -132,3 +132,16 @@ def test_image_folder_splits_report_skipped_files(tmp_path):
                          progress=False)
     assert splits.train[0].shape == (5, 24, 24, 3) and splits.eval_split == "validation"
     assert len(splits.skipped) == 10
+
+
+@pytest.mark.parametrize("split", ["train", "validation"])
+def test_a_class_with_no_readable_image_is_a_clear_error(tmp_path, split):
+    """Every dog image unreadable (say a clone without git-lfs: pointer files) stops the load
+    with the class and the first bad file named, instead of a one-class run."""
+    for name in ("train", "validation"):
+        _write_bad_folder(tmp_path / "cats_dogs" / name)
+    (tmp_path / "cats_dogs" / split / "dog" / "dog.jpg").write_text("version https://git-lfs")
+    message = (rf"no readable image of class dog in {split}/ "
+               r"\(6 files skipped; first of the class: .*dog\.jpg: not an image")
+    with pytest.raises(DataError, match=message):
+        load_splits("cats_dogs", data_dir=tmp_path, val_split=0, image_size=24, progress=False)

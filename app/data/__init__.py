@@ -126,6 +126,7 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
             keep = np.sort(rng.permutation(len(paths))[:limit])
             paths, labels = [paths[i] for i in keep], labels[keep]
         x, kept, bad = images.load_images(paths, image_size, blank_std, progress, resize)
+        _check_classes(split, class_names, paths, labels, kept, bad)
         out[split] = (x, labels[kept])
         skipped += bad
     held_out = [paths[i] for i in kept]  # validation/'s images that decoded (the last split)
@@ -137,6 +138,22 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
                             f"at {side} px (first: {bad[0][0]}: {bad[0][1]})",
                             "files that do not change during a run", "run it again")
     return out, class_names, skipped, views
+
+
+def _check_classes(split, class_names, paths, labels, kept, bad):
+    """A class whose listed files all failed to decode stops the run now, not as a one-class
+    training (or an empty dataset's StopIteration) later."""
+    listed = np.bincount(labels, minlength=len(class_names))
+    found = np.bincount(labels[kept], minlength=len(class_names))
+    lost = [i for i, (n, m) in enumerate(zip(listed, found)) if n and not m]
+    if lost:
+        reasons = dict(bad)
+        first = images.printable(next(p for p, label in zip(paths, labels) if label in lost))
+        raise DataError(
+            f"no readable image of class {', '.join(class_names[i] for i in lost)} in {split}/ "
+            f"({len(bad)} files skipped; first of the class: {first}: "
+            f"{reasons.get(first, 'unreadable')})", "at least one decodable image of each class",
+            f"python -m app.data check <cats_dogs/{split}> lists every bad file and why")
 
 
 def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, resize="squash"):
