@@ -16,6 +16,7 @@ def choices():
     from app.data.images import RESIZE
     from app.data.preprocess import NORMALIZATIONS
     from app.models import MODELS
+    from app.models.mlp import ACTIVATIONS, INITIALIZERS
     from app.training.distribute import STRATEGIES
     from app.training.optim import OPTIMIZERS, SCHEDULES
 
@@ -23,7 +24,8 @@ def choices():
             "normalize": NORMALIZATIONS, "augment": AUGMENTATIONS,
             "augment_on": ("auto", "pipeline", "model"), "optimizer": OPTIMIZERS,
             "schedule": SCHEDULES, "strategy": STRATEGIES,
-            "best_metric": ("val_loss", "val_accuracy")}
+            "best_metric": ("val_loss", "val_accuracy"), "activation": ACTIVATIONS,
+            "init": tuple(INITIALIZERS)}
 
 
 def _at_least(low):

@@ -40,17 +40,36 @@ def test_help_does_not_import_tensorflow(args):
     assert not names & set(HEAVY), sorted(names & set(HEAVY))
 
 
-def test_tuning_report_of_a_search_folder_does_not_import_tensorflow(tmp_path):
-    # A finished search's files as tuning.search writes them: search.json and one trial.
-    (tmp_path / "search.json").write_text(json.dumps({"objective": "val_loss", "cv": 0}))
-    trial = tmp_path / "trial_0"
+def _search_folder(root, status="COMPLETED"):
+    """A finished search's files as tuning.search writes them: search.json and one trial."""
+    (root / "search.json").write_text(json.dumps({"objective": "val_loss", "cv": 0}))
+    trial = root / "trial_0"
     trial.mkdir()
     trial.joinpath("trial.json").write_text(json.dumps({
-        "trial_id": "0", "status": "COMPLETED", "score": 0.5,
+        "trial_id": "0", "status": status, "score": 0.5,
         "hyperparameters": {"values": {"width": 32}},
         "metrics": {"metrics": {"val_loss": {"direction": "min", "observations": [
             {"value": [0.5], "step": 0}]}}}}))
-    done, names = imported("tuning.report", str(tmp_path))
+    return root
+
+
+def test_tuning_report_of_a_search_folder_does_not_import_tensorflow(tmp_path):
+    done, names = imported("tuning.report", str(_search_folder(tmp_path)))
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| 0 | 32 | 0.5 |" in done.stdout and (tmp_path / "results.csv").exists()
     assert "tensorflow" not in names and "keras" not in names
+
+
+def test_tuning_report_lists_a_cut_short_trial_and_exports_only_a_completed_one(tmp_path, capsys):
+    """keras-tuner writes trial.json in place: a search killed mid-write leaves half a file."""
+    from tuning import report
+
+    _search_folder(tmp_path, status="FAILED")
+    (tmp_path / "trial_1").mkdir()
+    (tmp_path / "trial_1" / "trial.json").write_text('{"trial_id": "1", "stat')
+    assert report.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| trial_1 |" in out and "unreadable trial.json: JSONDecodeError" in out
+    assert "2 trials, 0 completed" in out
+    assert report.main([str(tmp_path), "--export-best"]) == 2
+    assert "has no completed trial to export" in capsys.readouterr().err

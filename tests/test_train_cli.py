@@ -108,6 +108,8 @@ def test_list_and_unknown_experiment(capsys):
     ("batchnorm=maybe", "batchnorm takes true or false"),
     ("epochs", "--set takes key=value"),
     ("optimizer=adamw", "optimizer='adamw' is not one of ['sgd', 'rmsprop', 'adam']"),
+    ("activation=relu6", "activation='relu6' is not one of ['sigmoid', 'tanh', 'relu'"),
+    ("init=he", "init='he' is not one of ['zero', 'normal', 'glorot']"),
 ])
 def test_bad_overrides_are_clear_errors(flag, message, capsys, tmp_path):
     assert train(tmp_path, "mnist_cnn", "--set", flag) == 2

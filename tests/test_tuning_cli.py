@@ -34,6 +34,8 @@ ROOT = Path(__file__).parents[1]
     (["regression", "--tuner", "hyperband", "--cv", "5"], "does not combine with hyperband"),
     (["regression", "--hp", "depht=2"], "NAME one of ['activation', 'depth'"),
     (["regression", "--hp", "depth=2,three"], "--hp: depth takes a value of type int, got 'three'"),
+    (["regression", "--hp", "activation=elu,foo"], "--hp activation=foo: "),
+    (["mnist_fc", "--hp", "dropout=1.5", "--limit", "100"], "--hp dropout=1.5: dropout"),
     (["regression", "--set", "epochs=ten"], "epochs takes a value of type int"),
     (["cats_dogs", "--set", "unlabeled=test1", "--set", "teacher_fraction=0.5"],
      "a search does not pseudo-label"),

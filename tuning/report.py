@@ -33,24 +33,34 @@ def load(search_dir):
                                 "`python -m tuning.search` (pass its --out)")
     objective, rows, direction = meta["objective"], [], "min"
     for path in sorted(search_dir.glob("trial_*/trial.json")):
-        trial = json.loads(path.read_text())
-        run = read_json(path.parent / "run.json") or {}
-        metric = trial["metrics"]["metrics"].get(objective)
-        direction = metric["direction"] if metric else direction
-        values = {k: v for k, v in trial["hyperparameters"]["values"].items()
-                  if not k.startswith("tuner/")}
-        # The trial's other validation metrics at its best epoch (with CV: fold means).
-        others = {name: m["observations"][-1]["value"][0]
-                  for name, m in trial["metrics"]["metrics"].items()
-                  if name.startswith("val_") and name != objective and m["observations"]}
-        rows.append({"trial": trial["trial_id"], **values, "score": trial["score"], **others,
-                     "std": run.get("std", {}).get(objective), "epochs": run.get("epochs"),
-                     "seconds": run.get("seconds"), "rss_mb": run.get("rss_mb"),
-                     "worker": run.get("tuner_id"), "status": trial["status"]})
+        try:  # keras-tuner writes trial.json in place: a search killed mid-write cuts it short
+            row, direction = _row(path, objective, direction)
+        except (OSError, ValueError, KeyError, TypeError) as error:  # listed last, not a crash
+            row = {"trial": path.parent.name, "score": None,
+                   "status": f"unreadable {path.name}: {type(error).__name__}"}
+        rows.append(row)
     sign = 1 if direction == "min" else -1
     rows.sort(key=lambda r: (r["score"] is None or r["status"] != "COMPLETED",
                              sign * (r["score"] or 0)))
     return meta, rows
+
+
+def _row(path, objective, direction):
+    """(the table row of one trial.json, the objective's direction)."""
+    trial = json.loads(path.read_text(encoding="utf-8"))
+    run = read_json(path.parent / "run.json") or {}
+    metric = trial["metrics"]["metrics"].get(objective)
+    values = {k: v for k, v in trial["hyperparameters"]["values"].items()
+              if not k.startswith("tuner/")}
+    # The trial's other validation metrics at its best epoch (with CV: fold means).
+    others = {name: m["observations"][-1]["value"][0]
+              for name, m in trial["metrics"]["metrics"].items()
+              if name.startswith("val_") and name != objective and m["observations"]}
+    row = {"trial": trial["trial_id"], **values, "score": trial["score"], **others,
+           "std": run.get("std", {}).get(objective), "epochs": run.get("epochs"),
+           "seconds": run.get("seconds"), "rss_mb": run.get("rss_mb"),
+           "worker": run.get("tuner_id"), "status": trial["status"]}
+    return row, metric["direction"] if metric else direction
 
 
 def hyperparameter_names(rows):
@@ -163,13 +173,17 @@ def run(argv):
     write_text(args.search_dir / "results.md", markdown(meta, rows) + "\n")
     write_csv(meta, rows, args.search_dir / "results.csv")
     plots = plot_scores(meta, rows, args.search_dir / "plots")
-    seconds = sum(r["seconds"] or 0 for r in rows)
+    seconds = sum(r.get("seconds") or 0 for r in rows)
     print(f"{len(rows)} trials, {sum(r['status'] == 'COMPLETED' for r in rows)} "
           f"completed, {seconds / 60:.1f} min of training; results.csv, results.md and "
           f"{len(plots)} plots in {args.search_dir}")
     if args.export_best:
         from tuning.export import export_best  # late: TensorFlow takes seconds to import
 
+        if not any(r["status"] == "COMPLETED" for r in rows):
+            return cli.error(f"{args.search_dir} has no completed trial to export",
+                             "a search with at least one completed trial",
+                             "run the search on: the same command resumes it")
         out = export_best(args.search_dir, args.out or args.search_dir / "best", args.data_dir)
         print(f"best model: run folder {out}")
     return 0

@@ -105,6 +105,21 @@ def restrictions(space, pairs):
     return hp
 
 
+def check_values(space, config, fixed):
+    """Each value given by --hp must make a valid Config: refused now, with the reason, rather
+    than failing every trial that samples it (keras-tuner then stops or ends with no result)."""
+    import keras_tuner
+
+    for param in fixed.space:
+        for value in getattr(param, "values", [getattr(param, "value", None)]):
+            hp = keras_tuner.HyperParameters()
+            hp.Fixed(param.name, value)
+            try:
+                dataclasses.replace(config, **space.sample(hp)).validate()
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"--hp {param.name}={value}: {error}") from None
+
+
 def space_size(hp):
     """Points in the space of HyperParameters `hp`, or None if one is continuous."""
     sizes = [len(p.values) if hasattr(p, "values") else 2 if type(p).__name__ == "Boolean"
@@ -164,6 +179,7 @@ def make_tuner(args, splits=None, restart=False):
     space = SPACES[args.experiment]
     config = resolve_config(args, space)
     fixed = restrictions(space, args.hp)
+    check_values(space, config, fixed)
     args.objective = args.objective or space.objective
     if not args.objective.startswith("val_"):
         raise ValueError(f"--objective must be a validation metric (val_...), "
