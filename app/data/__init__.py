@@ -170,7 +170,8 @@ def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, r
     if not len(kept):
         raise DataError(f"no readable image in {images.printable(path)} ({len(paths)} files)",
                         "JPEG or PNG images", "check the folder, or --set unlabeled= for none")
-    return x, [paths[i].name for i in kept], skipped
+    # printable: a name that is not UTF-8 still makes a row of pseudo_labels.csv (\x escapes)
+    return x, [images.printable(paths[i].name) for i in kept], skipped
 
 
 def load_splits(dataset, data="auto", data_dir=None, limit=0, val_split=0.1, seed=0,

@@ -107,10 +107,11 @@ def list_labeled(folder):
         raise DataError(f"{printable(folder)} has classes {found}",
                         "at least two non-empty classes: subfolders such as cat/ and dog/, or "
                         "files named like cat.1.jpg and dog.1.jpg")
-    class_names = sorted(files)
-    paths = [p for name in class_names for p in files[name]]
-    labels = np.array([i for i, name in enumerate(class_names) for _ in files[name]], np.int32)
-    return paths, labels, class_names
+    keys = sorted(files)
+    paths = [p for name in keys for p in files[name]]
+    labels = np.array([i for i, name in enumerate(keys) for _ in files[name]], np.int32)
+    # printable: a folder name that is not UTF-8 still labels reports and config.json
+    return paths, labels, [printable(name) for name in keys]
 
 
 class Unusable(Exception):

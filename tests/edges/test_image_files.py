@@ -129,6 +129,23 @@ def test_names_that_are_not_utf8_are_decoded_or_listed(tmp_path):
         assert "1 readable" in out
 
 
+def test_class_and_unlabeled_names_that_are_not_utf8_can_be_written(tmp_path):
+    """Such names reach classification_report.txt, config.json and pseudo_labels.csv, all
+    written as UTF-8: they come out of the loader with \\x escapes, not as lone surrogates."""
+    from app.data import load_unlabeled
+    from app.data.images import list_labeled
+
+    root = os.fsencode(tmp_path / "cats_dogs")
+    for sub in (b"/train/ch\xe2t", b"/train/dog", b"/test1"):
+        os.makedirs(root + sub)
+    for name in (b"/train/ch\xe2t/a.jpg", b"/train/dog/b.jpg", b"/test1/\xff1.jpg"):
+        Image.fromarray(noise((20, 20, 3))).save(os.fsdecode(root + name))
+    _, _, class_names = list_labeled(tmp_path / "cats_dogs" / "train")
+    _, names, _ = load_unlabeled("test1", data_dir=tmp_path, image_size=8)
+    assert class_names == ["ch\\xe2t", "dog"] and names == ["\\xff1.jpg"]
+    "".join(class_names + names).encode("utf-8")  # what writing them needs
+
+
 # -- 2. python -m app.data check --------------------------------------------------------------
 
 @pytest.mark.parametrize("make, fragment", [
