@@ -5,6 +5,7 @@ Imports nothing heavy: `python -m app.train --list` and `--help` read the regist
 loading TensorFlow; `validate` imports the registries it checks names against."""
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -36,7 +37,11 @@ def _at_least(low):
 # so that a typo costs a second, not a run that fails or means nothing (a negative rate).
 BOUNDS = {
     **{key: (_at_least(1), "at least 1") for key in ("epochs", "batch_size", "image_size",
-                                                      "width")},
+                                                      "width", "depth", "kernel_size",
+                                                      "step_epochs")},
+    "step_factor": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "reduce_lr_factor": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "min_lr": (_at_least(0), "0 or more"),
     "val_split": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "learning_rate": (lambda v: v > 0, "above 0"),
     "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
@@ -242,9 +247,12 @@ def parse_value(name, kind, text):
             return False
         raise ValueError(f"{name} takes true or false, got {text!r}")
     try:
-        return kind(text)
+        value = kind(text)
     except ValueError:
         raise ValueError(f"{name} takes a value of type {kind.__name__}, got {text!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f"{name} takes a finite number, got {text!r}")
+    return value
 
 
 def apply_overrides(config, pairs):

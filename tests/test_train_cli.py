@@ -110,6 +110,9 @@ def test_list_and_unknown_experiment(capsys):
     ("optimizer=adamw", "optimizer='adamw' is not one of ['sgd', 'rmsprop', 'adam']"),
     ("activation=relu6", "activation='relu6' is not one of ['sigmoid', 'tanh', 'relu'"),
     ("init=he", "init='he' is not one of ['zero', 'normal', 'glorot']"),
+    ("learning_rate=nan", "learning_rate takes a finite number, got 'nan'"),
+    ("step_epochs=0", "step_epochs must be at least 1, got 0"),
+    ("reduce_lr_factor=1.5", "reduce_lr_factor must be in (0, 1), got 1.5"),
 ])
 def test_bad_overrides_are_clear_errors(flag, message, capsys, tmp_path):
     assert train(tmp_path, "mnist_cnn", "--set", flag) == 2
@@ -180,3 +183,11 @@ def test_flip_tta_metrics_average_each_image_with_its_mirror(tmp_path):
     assert metrics["tta_accuracy"] == pytest.approx(((p > 0.5) == y).mean())
     assert metrics["tta_loss"] == pytest.approx(
         -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), rel=1e-4)
+
+
+def test_a_feature_maps_layer_the_model_lacks_stops_before_training(tmp_path, capsys):
+    """Checked when training begins, not at the first feature-map epoch after that training."""
+    assert train(tmp_path, "mnist_cnn_light", "--limit", "64", "--epochs", "3", "--set",
+                 "feature_maps=3", "--set", "feature_maps_layer=conv9") == 1
+    captured = capsys.readouterr()
+    assert "no layer 'conv9' in" in captured.err and "Epoch 1/" not in captured.out

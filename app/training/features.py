@@ -69,6 +69,10 @@ class FeatureMaps(keras.callbacks.Callback):
         self.images, self.class_names, self.layer = images, class_names, layer
         self.out_dir, self.epochs, self.board = out_dir / "feature_maps", set(epochs), board
 
+    def on_train_begin(self, logs=None):
+        feature_extractor(self.model, self.layer)  # a layer it lacks stops the run now, not at
+        # the first epoch in `epochs`, after that much training
+
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 not in self.epochs:
             return
