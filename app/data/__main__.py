@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app import cli
 from app.data.errors import DataError
 from app.data.images import BLANK_STD, entries, group_files, is_folder, load_images, printable
 
@@ -151,14 +152,27 @@ def main(argv=None):
                   file=sys.stderr)
             return 2
         if args.command == "throughput":
+            if args.batches < 1:
+                return cli.error(f"--batches {args.batches}", "a number of batches >= 1",
+                                 "--batches 50")
             throughput(args.experiment, args.data_dir, args.batches)
             return 0
         out = args.out or Path("saved_models") / "preview" / f"{args.experiment}.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() != ".png":
+            return cli.error(f"--out {out}", "a .png file", f"--out {out.with_suffix('.png')}")
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:  # an --out under a file, or in a folder we may not write
+            return cli.error(f"cannot make the folder of --out {out} ({error.strerror}: "
+                             f"{error.filename})", "--out in a folder that exists or can be made",
+                             code=1)
         preview(args.experiment, args.data_dir, out)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a file it cannot read or write, named by the error
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
