@@ -56,8 +56,15 @@ def load_predictor(path, tta=False):
                   "SavedModel is a program: run only one you trust.", file=sys.stderr)
         import tensorflow as tf
 
-        loaded = tf.saved_model.load(str(path))
-        shape = image_shape(tuple(loaded.serve.input_signature[0].shape[1:]))
+        try:
+            loaded = tf.saved_model.load(str(path))
+            signature = loaded.serve.input_signature
+        except (AttributeError, OSError, ValueError, tf.errors.OpError) as error:
+            raise DataError(f"{path} is not a SavedModel this app can serve ({type(error).__name__}"
+                            f": {str(error)[:200]})", "a SavedModel with a `serve` endpoint, as "
+                            "model.export writes (a run's saved_model/)",
+                            "pass a run folder, or re-export the model") from None
+        shape = image_shape(tuple(signature[0].shape[1:]))
         return (lambda x: loaded.serve(tf.constant(x)).numpy()), shape, meta, ()
     found = sorted(p.name for p in path.iterdir()) if path.is_dir() else "nothing: no such folder"
     raise DataError(f"{path} holds no model.keras or saved_model.pb (found {found})",
@@ -79,7 +86,7 @@ def image_shape(shape):
 def sort_key(path):
     """Kaggle ids are numbers: 2.jpg before 10.jpg; other names sort as text after them."""
     stem = Path(path).stem
-    return (0, int(stem), "") if stem.isdigit() else (1, 0, stem)
+    return (0, int(stem), "") if stem.isdecimal() else (1, 0, stem)  # isdigit takes '²'
 
 
 def image_paths(images):
@@ -191,12 +198,28 @@ def parser():
     return p
 
 
+def check_out(out):
+    """--out before the minutes of predicting: a file path, in a folder that is or can be made."""
+    from app.data.errors import DataError
+
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder", "the path of the CSV file to write",
+                        f"--out {out / 'submission.csv'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataError(f"cannot make the folder of --out {out} ({error.strerror}: "
+                        f"{error.filename})", "--out in a folder that exists or can be made",
+                        "pass another --out") from None
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     from app.data.errors import DataError
     from app.runs import write_text
 
     try:
+        check_out(args.out)
         predict, shape, meta, sides = load_predictor(args.model, args.tta)
         results, skipped = predict_folder(predict, shape, args.images, args.tta,
                                           meta.get("config", {}).get("resize", "squash"),

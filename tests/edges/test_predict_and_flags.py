@@ -115,6 +115,34 @@ def test_a_saved_model_from_elsewhere_is_warned_about(run, tmp_path, capsys):
                                                              abs=2e-6)
 
 
+def test_names_that_look_numeric_but_are_not_sort_as_text(run, tmp_path, capsys):
+    folder = images(tmp_path / "in", "10.png", "2.png", "\u00b2.png", "a.png")  # ² isdigit()
+    out = tmp_path / "sub.csv"
+    assert predict.main([str(run), "--images", str(folder), "--out", str(out)]) == 0
+    assert [r[0] for r in rows(out)] == ["id", "2", "10", "a", "\u00b2"]
+
+
+@pytest.mark.parametrize("out, message", [
+    ("folder", "is a folder"), ("file/sub.csv", "cannot make the folder of --out")])
+def test_a_bad_out_is_refused_before_predicting(run, tmp_path, capsys, monkeypatch, out, message):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("a file where a folder was expected")
+    monkeypatch.setattr(predict, "load_predictor", lambda *a: pytest.fail("predicted first"))
+    assert predict.main([str(run), "--images", str(tmp_path), "--out",
+                         str(tmp_path / out)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_damaged_saved_model_is_an_error(run, tmp_path, capsys):
+    shutil.copytree(run / "saved_model", tmp_path / "sm")
+    (tmp_path / "sm" / "saved_model.pb").write_bytes(b"not a protobuf")
+    folder = images(tmp_path / "in", "1.png")
+    assert predict.main([str(tmp_path / "sm"), "--images", str(folder), "--out",
+                         str(tmp_path / "sub.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a SavedModel this app can serve" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("flags, message", [
     (["--limit", "-1"], "limit must be 0 (all) or at least 2, got -1"),
     (["--limit", "1"], "limit must be 0 (all) or at least 2, got 1"),
