@@ -34,8 +34,20 @@ FIX_DISK = "Fix: free disk space, or pass --out on a disk with room, and run the
 
 
 def stamped(*parts):
-    """saved_models/<parts>/YYYYmmdd-HHMMSS: the default folder of a command's run."""
-    return Path("saved_models", *parts, datetime.now().strftime("%Y%m%d-%H%M%S"))
+    """saved_models/<parts>/YYYYmmdd-HHMMSS, the default folder of a command's run, made now:
+    a second command started in the same second gets YYYYmmdd-HHMMSS-2, not the first one's
+    (locked) folder. A folder it cannot make is returned as is, for RunFolder.open to report."""
+    base = Path("saved_models", *parts, datetime.now().strftime("%Y%m%d-%H%M%S"))
+    for n in range(1, 1000):
+        path = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        try:
+            path.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError:
+            return path
+        return path
+    return base
 
 
 def fsync(path):
@@ -171,8 +183,9 @@ class RunFolder:
         run = cls(path)
         try:
             run.path.mkdir(parents=True, exist_ok=True)
-            write_text(run.path / ".write_test", "ok")
-            (run.path / ".write_test").unlink()
+            probe = run.path / f".write_test-{os.getpid()}"  # per process: two may open it
+            write_text(probe, "ok")
+            probe.unlink()
         except OSError as error:
             raise OSError(f"cannot write the run folder {run.path}: "
                           f"{error.strerror or error}. Fix: pass --out with a writable "
