@@ -179,11 +179,11 @@ def main(argv=None):
             "reduce_lr_patience=0", f"learning_rate={args.start}",
             "progressive_from=0"]).validate()  # the sweep at the size the model ends at
         run(args, config)
-    except ValueError as error:
-        return cli.error(str(error), "valid flags and values (see --help)")
-    except (DataError, OSError) as error:
+    except (DataError, OSError) as error:  # DataError first: it is a ValueError too
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ValueError as error:
+        return cli.error(str(error), "valid flags and values (see --help)")
     return 0
 
 

@@ -53,3 +53,10 @@ def test_smoothing_and_suggestions_on_a_known_curve():
 def test_bad_flags_are_refused_before_any_work(flags, capsys):
     assert main(flags) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_missing_data_is_a_data_error_once(capsys, tmp_path):
+    """DataError is a ValueError: caught as a flag error it printed two 'expected:' lines."""
+    assert main(["mnist_cnn", "--data-dir", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and err.count("expected:") == 1

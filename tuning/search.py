@@ -216,12 +216,12 @@ def main(argv=None, restart=False):
         return 0
     try:
         tuner, study, out = make_tuner(args, restart=restart)
+    except (DataError, OSError) as error:  # DataError first: it is a ValueError too
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except (DataError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     role = os.environ.get("KERASTUNER_TUNER_ID", "")
     if "worker" in role:
         space = "trials from the chief"  # its oracle holds the space
