@@ -48,6 +48,19 @@ def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
         assert all(name in err for name in SPACES)
 
 
+def test_a_search_folder_in_use_is_refused_and_freed_when_its_search_ends(tmp_path, capsys):
+    """Two searches in one folder would both write trial_00 (keras-tuner's counter)."""
+    from app.runs import take_lock
+
+    argv = ["regression", "--out", str(tmp_path / "s"), "--max-trials", "1", "--epochs", "1",
+            "--hp", "depth=1", "--hp", "width=4", "--hp", "activation=tanh",
+            "--hp", "learning_rate=0.01"]
+    with take_lock(tmp_path / ".s.lock-main", "held by this test"):
+        assert main(argv) == 1
+    assert "the search folder" in capsys.readouterr().err and not (tmp_path / "s").exists()
+    assert main(argv) == 0 and main(argv) == 0  # its lock ended with its search: it resumes
+
+
 def test_a_search_folder_of_a_version_with_fewer_config_fields_resumes(tmp_path):
     config = EXPERIMENTS["regression"]
     meta = {"experiment": "regression", "tuner": "random", "config": asdict(config)}

@@ -25,7 +25,7 @@ from app.cli import add_training_flags, training_overrides
 from app.config import apply_overrides, parse_value, with_defaults
 from app.data.errors import DataError
 from app.experiments import EXPERIMENTS
-from app.runs import write_json
+from app.runs import take_lock, write_json
 from tuning.spaces import SPACES, listing
 
 KINDS = ("random", "grid", "hyperband", "bayesian")
@@ -191,18 +191,28 @@ def make_tuner(args, splits=None, restart=False):
     study = Study(config, space, splits) if splits else make_study(space, config, args.data_dir)
     out = Path(args.out or Path("saved_models", "search", f"{args.experiment}-{args.tuner}"))
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    check_folder(out, {**describe(args, config, study.splits), "data_dir": data_dir},
-                 args.overwrite)
-    budget = ({"max_epochs": config.epochs, "factor": 3} if args.tuner == "hyperband" else
-              {"max_trials": args.max_trials or (None if args.tuner == "grid" else 10)})
-    tuner = TUNERS[args.tuner](
-        hypermodel=study, objective=args.objective, hyperparameters=fixed,
-        # keras-tuner draws a random seed when given 0 (`seed or random.randint(...)`): + 1
-        # keeps --seed 0 reproducible.
-        seed=config.seed + 1, directory=str(out.parent), project_name=out.name,
-        cv=args.cv, resume_every=args.resume_every,
-        memory_growth=args.memory_growth if restart else 0, tensorboard=args.tensorboard,
-        **budget)  # --overwrite: above
+    # keras-tuner numbers trials by a counter in the folder: two searches in one folder would
+    # write the same trial_NN. One lock per role (distributed workers share the folder), beside
+    # the folder so that --overwrite's delete keeps it; the tuner holds it until search ends.
+    out.parent.mkdir(parents=True, exist_ok=True)
+    role = os.environ.get("KERASTUNER_TUNER_ID", "") or "main"
+    lock = take_lock(out.parent / f".{out.name}.lock-{role}", f"the search folder {out}")
+    try:
+        check_folder(out, {**describe(args, config, study.splits), "data_dir": data_dir},
+                     args.overwrite)
+        budget = ({"max_epochs": config.epochs, "factor": 3} if args.tuner == "hyperband" else
+                  {"max_trials": args.max_trials or (None if args.tuner == "grid" else 10)})
+        tuner = TUNERS[args.tuner](
+            hypermodel=study, objective=args.objective, hyperparameters=fixed,
+            # keras-tuner draws a random seed when given 0 (`seed or random.randint(...)`): + 1
+            # keeps --seed 0 reproducible.
+            seed=config.seed + 1, directory=str(out.parent), project_name=out.name,
+            cv=args.cv, resume_every=args.resume_every, lock=lock,
+            memory_growth=args.memory_growth if restart else 0, tensorboard=args.tensorboard,
+            **budget)  # --overwrite: above
+    except BaseException:  # a refused folder or a failed build: released now, not at exit
+        lock.close()
+        raise
     return tuner, study, out
 
 

@@ -169,6 +169,27 @@ class RunFolderBusy(OSError):
     """Another process holds the run folder's lock."""
 
 
+def take_lock(path, what):
+    """The open file `path` holding this process's exclusive flock, its holder written in it;
+    RunFolderBusy naming the holder if another process has it. The lock ends when the file is
+    closed or the process dies (a killed process leaves no stale lock)."""
+    lock = open(path, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "another process"
+        lock.close()
+        raise RunFolderBusy(f"{what} is in use by {holder}. Fix: wait for it to end, or pass "
+                            "another --out.") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"process {os.getpid()} on {socket.gethostname()} "
+               f"({' '.join(sys.argv) or 'python'})\n")
+    lock.flush()
+    return lock
+
+
 class RunFolder:
     """One run's folder: `path` plus the writing and reading helpers above, by file name."""
 
@@ -194,22 +215,7 @@ class RunFolder:
         return run
 
     def _take_lock(self):
-        lock = open(self.path / ".lock", "a+")
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            holder = lock.read().strip() or "another process"
-            lock.close()
-            raise RunFolderBusy(
-                f"the run folder {self.path} is in use by {holder}. Fix: wait for it to end, "
-                "or pass another --out.") from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(f"process {os.getpid()} on {socket.gethostname()} "
-                   f"({' '.join(sys.argv) or 'python'})\n")
-        lock.flush()
-        self._lock = lock
+        self._lock = take_lock(self.path / ".lock", f"the run folder {self.path}")
 
     def close(self):
         if self._lock is not None:
