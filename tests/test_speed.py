@@ -27,6 +27,13 @@ def test_steps_per_call_divides_the_epoch_and_every_interval():
     assert steps_per_call(8, 352, 0, 0, 6) == 2
 
 
+def test_speed_overrides_read_keys_and_values_as_config_overrides_do():
+    settings = speed.speed_settings(["steps-per-execution=4", " fused_batchnorm = off"])
+    assert settings["steps_per_execution"] == 4 and settings["fused_batchnorm"] is False
+    with pytest.raises(ValueError, match="fused_batchnorm takes true or false, got 'ture'"):
+        speed.speed_settings(["fused_batchnorm=ture"])  # was read as False, silently
+
+
 def test_several_steps_a_call_train_what_one_step_a_call_trains(tmp_path, monkeypatch):
     assert main([*RUN, "--out", str(tmp_path / "calls")]) == 0
     monkeypatch.setitem(speed.DEFAULTS, speed.machine(),

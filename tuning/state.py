@@ -103,7 +103,8 @@ class TrialState(keras.callbacks.Callback):
         old = self.state["weights"]
         name = f"resume-{self.state['fold']}-{self.state['epoch']}.weights.h5"
         start = time.monotonic()
-        self.model.save_weights(self.folder / name)  # a new file: the old one stays valid
+        with atomic(self.folder / name) as tmp:  # whole or not at all; the old one stays valid
+            self.model.save_weights(tmp)
         self.save_cost = time.monotonic() - start
         self._save(weights=name)
         if old and old != name:

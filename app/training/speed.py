@@ -33,6 +33,7 @@ def speed_settings(overrides=()):
     settings = dict(DEFAULTS[machine()])
     for pair in overrides:
         key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")  # as app.config.apply_overrides reads keys
         if not sep:
             raise ValueError(f"--set takes key=value, got {pair!r}")
         if key not in settings:
