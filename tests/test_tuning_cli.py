@@ -61,6 +61,24 @@ def test_a_search_folder_in_use_is_refused_and_freed_when_its_search_ends(tmp_pa
     assert main(argv) == 0 and main(argv) == 0  # its lock ended with its search: it resumes
 
 
+@pytest.mark.parametrize("trials", [1, 4])
+def test_a_search_whose_trials_all_fail_is_not_exit_0(tmp_path, capsys, monkeypatch, trials):
+    """One failed trial ends the search with none completed; keras-tuner stops after three
+    in a row with a RuntimeError. Either way the exit says so."""
+    from tuning.study import Study
+
+    def broken(*args):
+        raise ArithmeticError("a trial that cannot train")
+
+    monkeypatch.setattr(Study, "train", broken)
+    argv = ["regression", "--out", str(tmp_path / "s"), "--max-trials", str(trials),
+            "--epochs", "1", "--hp", "depth=1,2", "--hp", "width=4,8"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err.split("error: ")[-1]
+    assert "no trial completed" in err or "consecutive failures" in err
+
+
 def test_a_search_folder_of_a_version_with_fewer_config_fields_resumes(tmp_path):
     config = EXPERIMENTS["regression"]
     meta = {"experiment": "regression", "tuner": "random", "config": asdict(config)}

@@ -248,6 +248,10 @@ def main(argv=None, restart=False):
     except KeyboardInterrupt:
         print(f"\ninterrupted: run the same command again to resume {out}", file=sys.stderr)
         return 130
+    except RuntimeError as failure:  # keras-tuner gives up after consecutive failed trials
+        print(f"error: {str(failure).splitlines()[0]} Each trial's error is printed above; "
+              f"the same command resumes {out} once it is mended.", file=sys.stderr)
+        return 1
     except MemoryGrowth as growth:
         print(f"{growth}: restarting the process to resume the search", flush=True)
         sys.stderr.flush()
@@ -255,9 +259,13 @@ def main(argv=None, restart=False):
         os.execv(sys.executable, [sys.executable, "-m", "tuning.search", *again])
     if "worker" in role:
         return 0
-    from tuning.report import summary
+    from tuning.report import load, summary
 
     print(summary(out))
+    if not any(row["status"] == "COMPLETED" for row in load(out)[1]):
+        print("error: no trial completed; each failed trial's error is printed above",
+              file=sys.stderr)
+        return 1
     return 0
 
 
