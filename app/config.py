@@ -39,7 +39,7 @@ BOUNDS = {
     **{key: (_at_least(1), "at least 1") for key in ("epochs", "batch_size", "image_size",
                                                       "width", "depth", "kernel_size",
                                                       "step_epochs")},
-    "step_factor": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "step_factor": (lambda v: v > 0, "above 0"),
     "reduce_lr_factor": (lambda v: 0 < v < 1, "in (0, 1)"),
     "min_lr": (_at_least(0), "0 or more"),
     "val_split": (lambda v: 0 <= v < 1, "in [0, 1)"),
