@@ -45,7 +45,7 @@ def stamped(*parts):
         except FileExistsError:
             continue
         except OSError:
-            return path
+            pass  # not writable here: RunFolder.open says so, with the fix
         return path
     return base
 

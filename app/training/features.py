@@ -70,8 +70,8 @@ class FeatureMaps(keras.callbacks.Callback):
         self.out_dir, self.epochs, self.board = out_dir / "feature_maps", set(epochs), board
 
     def on_train_begin(self, logs=None):
-        feature_extractor(self.model, self.layer)  # a layer it lacks stops the run now, not at
-        # the first epoch in `epochs`, after that much training
+        # A layer the model lacks stops the run now, not after the epochs before the first map.
+        feature_extractor(self.model, self.layer)
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 not in self.epochs:
