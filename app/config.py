@@ -37,8 +37,8 @@ def _at_least(low):
 # so that a typo costs a second, not a run that fails or means nothing (a negative rate).
 BOUNDS = {
     **{key: (_at_least(1), "at least 1") for key in ("epochs", "batch_size", "image_size",
-                                                      "width", "depth", "kernel_size",
-                                                      "step_epochs")},
+                                                      "width", "kernel_size", "step_epochs")},
+    "depth": (_at_least(0), "0 (no hidden layer) or more"),
     "step_factor": (lambda v: v > 0, "above 0"),
     "reduce_lr_factor": (lambda v: 0 < v < 1, "in (0, 1)"),
     "min_lr": (_at_least(0), "0 or more"),

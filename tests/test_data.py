@@ -141,7 +141,7 @@ def test_a_class_with_no_readable_image_is_a_clear_error(tmp_path, split):
     for name in ("train", "validation"):
         _write_bad_folder(tmp_path / "cats_dogs" / name)
     (tmp_path / "cats_dogs" / split / "dog" / "dog.jpg").write_text("version https://git-lfs")
-    message = (rf"no readable image of class dog in {split}/ "
+    message = (rf"no readable image of class dog in .*cats_dogs/{split}/ "
                r"\(6 files skipped; first of the class: .*dog\.jpg: not an image")
     with pytest.raises(DataError, match=message):
         load_splits("cats_dogs", data_dir=tmp_path, val_split=0, image_size=24, progress=False)

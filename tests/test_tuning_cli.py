@@ -21,7 +21,7 @@ from app.experiments import EXPERIMENTS
 from app.models import build
 from app.train import parser as train_parser
 from tests.test_tuning import regression, trials
-from tuning.search import check_folder, declared, main, parser, resolve_config
+from tuning.search import check_folder, declared, lock_folder, main, parser, resolve_config
 from tuning.spaces import DATA_FIELDS, SPACES
 
 ROOT = Path(__file__).parents[1]
@@ -48,35 +48,51 @@ def test_bad_input_is_a_clear_error(argv, message, tmp_path, capsys):
         assert all(name in err for name in SPACES)
 
 
-def test_a_search_folder_in_use_is_refused_and_freed_when_its_search_ends(tmp_path, capsys):
+def test_a_search_folder_in_use_is_refused_and_freed_when_its_search_ends(tmp_path, capsys,
+                                                                          monkeypatch):
     """Two searches in one folder would both write trial_00 (keras-tuner's counter)."""
     from app.runs import take_lock
+    from tuning.search import make_tuner
 
     argv = ["regression", "--out", str(tmp_path / "s"), "--max-trials", "1", "--epochs", "1",
             "--hp", "depth=1", "--hp", "width=4", "--hp", "activation=tanh",
             "--hp", "learning_rate=0.01"]
-    with take_lock(tmp_path / ".s.lock-main", "held by this test"):
+    (tmp_path / "s").mkdir()
+    with take_lock(tmp_path / "s" / ".lock", "held by this test", shared=True):  # distributed
         assert main(argv) == 1
-    assert "the search folder" in capsys.readouterr().err and not (tmp_path / "s").exists()
-    assert main(argv) == 0 and main(argv) == 0  # its lock ended with its search: it resumes
+    assert "the search folder" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [".lock"]  # no data, no trial
+    tuner, _, _ = make_tuner(parser().parse_args(argv))
+    with pytest.raises(OSError, match="in use by process"):
+        take_lock(tmp_path / "s" / ".lock", "a second search")
+    tuner.search()
+    take_lock(tmp_path / "s" / ".lock", "after the search").close()  # the tuner, alive, let go
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "worker0")
+    with take_lock(tmp_path / "s" / ".lock", "a chief", shared=True):
+        assert len(lock_folder(tmp_path / "s")) == 2
 
 
-@pytest.mark.parametrize("trials", [1, 4])
-def test_a_search_whose_trials_all_fail_is_not_exit_0(tmp_path, capsys, monkeypatch, trials):
+@pytest.mark.parametrize("command, trials", [("search", 1), ("search", 4), ("nested", 2)])
+def test_a_search_whose_trials_all_fail_is_not_exit_0(tmp_path, capsys, monkeypatch, command,
+                                                      trials):
     """One failed trial ends the search with none completed; keras-tuner stops after three
     in a row with a RuntimeError. Either way the exit says so."""
+    from tuning import nested
     from tuning.study import Study
 
-    def broken(*args):
+    def broken(*args, **kwargs):
         raise ArithmeticError("a trial that cannot train")
 
     monkeypatch.setattr(Study, "train", broken)
     argv = ["regression", "--out", str(tmp_path / "s"), "--max-trials", str(trials),
             "--epochs", "1", "--hp", "depth=1,2", "--hp", "width=4,8"]
-    assert main(argv) == 1
+    run = main if command == "search" else nested.main
+    extra = [] if command == "search" else ["--outer", "2", "--inner", "2", "--limit", "40"]
+    assert run(argv + extra) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err.split("error: ")[-1]
-    assert "no trial completed" in err or "consecutive failures" in err
+    assert "no trial completed" in err or "consecutive failures" in err or (
+        "no inner trial completed" in err)
 
 
 def test_a_search_folder_of_a_version_with_fewer_config_fields_resumes(tmp_path):
@@ -89,6 +105,10 @@ def test_a_search_folder_of_a_version_with_fewer_config_fields_resumes(tmp_path)
     changed = {**meta, "config": asdict(replace(config, weight_decay=0.1))}
     with pytest.raises(ValueError, match=r"differs in \['config'\]"):
         check_folder(tmp_path, changed, overwrite=False)
+    (tmp_path / "trial_00").mkdir()
+    (tmp_path / ".lock").write_text("this search's own, held")
+    check_folder(tmp_path, changed, overwrite=True)  # starts over, keeping the held lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "search.json"]
 
 
 def test_search_takes_the_training_flags_and_seed_means_reproducible():

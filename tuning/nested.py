@@ -31,6 +31,10 @@ def parser():
     return p
 
 
+class TrialsFailed(Exception):
+    """Every trial of an outer fold's search failed."""
+
+
 def outer_fold(args, splits, k, pool, test, out):
     """result.json of outer fold k (1-based): search on `pool` (x, y), retrain, test."""
     import keras
@@ -42,8 +46,17 @@ def outer_fold(args, splits, k, pool, test, out):
     fold_splits = subset(splits, pool, empty, test)
     tuner, study, _ = search.make_tuner(argparse.Namespace(**{**vars(args), "out": str(out)}),
                                         fold_splits)
-    tuner.search()
-    best = tuner.oracle.get_best_trials(1)[0]
+    try:
+        tuner.search()
+    except RuntimeError as failure:  # keras-tuner gives up after consecutive failed trials
+        if "consecutive failures" not in str(failure):
+            raise
+    # keras-tuner pads the best with failed trials when too few completed
+    found = [t for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED"]
+    if not found:
+        raise TrialsFailed(f"outer fold {k}: no inner trial completed; each failed trial's "
+                           f"error is printed above. The same command resumes {out}.")
+    best = found[0]
     config = study.config_for(best.hyperparameters)
     keras.backend.clear_session()
     model = study.build_for(config, fold_splits)
@@ -95,6 +108,9 @@ def run(argv):
                                     folder)
             except ValueError as error:
                 return cli.error(str(error), "valid search flags")
+            except TrialsFailed as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 1
             except KeyboardInterrupt:
                 print(f"\ninterrupted: run the same command again to resume {out}",
                       file=sys.stderr)

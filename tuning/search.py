@@ -140,10 +140,12 @@ def check_folder(out, meta, overwrite):
     folder may move)."""
     path = out / "search.json"
     if overwrite and out.exists():
-        if not path.exists() and any(out.iterdir()):
+        entries = [p for p in out.iterdir() if not p.name.startswith(".lock")]  # ours, held
+        if not path.exists() and entries:
             raise ValueError(f"--overwrite would delete {out}, which is not a search folder "
                              "(no search.json). Fix: pass an --out of its own.")
-        shutil.rmtree(out)
+        for entry in entries:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     if path.exists():
         old = json.loads(path.read_text())
         if isinstance(old.get("config"), dict):  # written by a version with fewer fields
@@ -154,6 +156,23 @@ def check_folder(out, meta, overwrite):
                              "Fix: pass another --out, or --overwrite to start over.")
     out.mkdir(parents=True, exist_ok=True)
     write_json(path, meta)
+
+
+def lock_folder(out):
+    """The search folder's locks, held by the tuner until its search ends: keras-tuner numbers
+    trials by a counter in the folder, so two searches there would both write trial_00. A
+    search of one process holds .lock alone; a distributed one's chief and workers share it,
+    each also holding .lock-ROLE alone. Locks die with their process."""
+    out.mkdir(parents=True, exist_ok=True)
+    role, what = os.environ.get("KERASTUNER_TUNER_ID", ""), f"the search folder {out}"
+    locks = [take_lock(out / ".lock", what, shared=bool(role))]
+    if role:
+        try:
+            locks.append(take_lock(out / f".lock-{role}", f"{what} as {role}"))
+        except OSError:
+            locks[0].close()
+            raise
+    return locks
 
 
 def make_tuner(args, splits=None, restart=False):
@@ -188,16 +207,12 @@ def make_tuner(args, splits=None, restart=False):
     from tuning.study import Study, make_study  # late: TensorFlow takes seconds to import
     from tuning.tuners import TUNERS
 
-    study = Study(config, space, splits) if splits else make_study(space, config, args.data_dir)
     out = Path(args.out or Path("saved_models", "search", f"{args.experiment}-{args.tuner}"))
-    data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
-    # keras-tuner numbers trials by a counter in the folder: two searches in one folder would
-    # write the same trial_NN. One lock per role (distributed workers share the folder), beside
-    # the folder so that --overwrite's delete keeps it; the tuner holds it until search ends.
-    out.parent.mkdir(parents=True, exist_ok=True)
-    role = os.environ.get("KERASTUNER_TUNER_ID", "") or "main"
-    lock = take_lock(out.parent / f".{out.name}.lock-{role}", f"the search folder {out}")
+    locks = lock_folder(out)  # before the data loads: a refused search costs no minutes
     try:
+        study = (Study(config, space, splits) if splits else
+                 make_study(space, config, args.data_dir))
+        data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
         check_folder(out, {**describe(args, config, study.splits), "data_dir": data_dir},
                      args.overwrite)
         budget = ({"max_epochs": config.epochs, "factor": 3} if args.tuner == "hyperband" else
@@ -207,11 +222,12 @@ def make_tuner(args, splits=None, restart=False):
             # keras-tuner draws a random seed when given 0 (`seed or random.randint(...)`): + 1
             # keeps --seed 0 reproducible.
             seed=config.seed + 1, directory=str(out.parent), project_name=out.name,
-            cv=args.cv, resume_every=args.resume_every, lock=lock,
+            cv=args.cv, resume_every=args.resume_every, locks=locks,
             memory_growth=args.memory_growth if restart else 0, tensorboard=args.tensorboard,
             **budget)  # --overwrite: above
     except BaseException:  # a refused folder or a failed build: released now, not at exit
-        lock.close()
+        for lock in locks:
+            lock.close()
         raise
     return tuner, study, out
 
@@ -249,6 +265,8 @@ def main(argv=None, restart=False):
         print(f"\ninterrupted: run the same command again to resume {out}", file=sys.stderr)
         return 130
     except RuntimeError as failure:  # keras-tuner gives up after consecutive failed trials
+        if "consecutive failures" not in str(failure):
+            raise
         print(f"error: {str(failure).splitlines()[0]} Each trial's error is printed above; "
               f"the same command resumes {out} once it is mended.", file=sys.stderr)
         return 1

@@ -97,19 +97,18 @@ class Trials:
     tensorboard: also log every trial in SEARCH/logs (see the module docstring)."""
 
     def __init__(self, *args, cv=0, resume_every=10.0, memory_growth=0, tensorboard=False,
-                 lock=None, **kwargs):
+                 locks=(), **kwargs):
         self.cv, self.resume_every, self.tensorboard = cv, resume_every, tensorboard
         self.memory_growth, self.first_rss = memory_growth, None
-        self.lock = lock  # the search folder's (tuning.search.make_tuner), until search ends
+        self.locks = list(locks)  # the search folder's (tuning.search.lock_folder)
         super().__init__(*args, **kwargs)
 
     def search(self, *args, **kwargs):
         try:
             return super().search(*args, **kwargs)
         finally:
-            if self.lock is not None:
-                self.lock.close()  # closing the file releases its flock
-                self.lock = None
+            while self.locks:
+                self.locks.pop().close()  # closing the file releases its flock
 
     def with_tensorboard(self, callbacks, trial, execution=0):
         """`callbacks` with each TensorBoard one copied and pointed at this trial's folder,

@@ -122,11 +122,12 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     out, skipped, views = {}, [], {}
     for split in ("train", "validation"):
         paths, labels, class_names = images.list_labeled(folder / split)
-        if limit and limit < len(paths):  # limit before decoding: a quick run decodes little
+        sampled = bool(limit) and limit < len(paths)
+        if sampled:  # limit before decoding: a quick run decodes little
             keep = np.sort(rng.permutation(len(paths))[:limit])
             paths, labels = [paths[i] for i in keep], labels[keep]
         x, kept, bad = images.load_images(paths, image_size, blank_std, progress, resize)
-        _check_classes(split, class_names, paths, labels, kept, bad)
+        _check_classes(folder / split, sampled, class_names, paths, labels, kept, bad)
         out[split] = (x, labels[kept])
         skipped += bad
     held_out = [paths[i] for i in kept]  # validation/'s images that decoded (the last split)
@@ -140,7 +141,7 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     return out, class_names, skipped, views
 
 
-def _check_classes(split, class_names, paths, labels, kept, bad):
+def _check_classes(split_dir, sampled, class_names, paths, labels, kept, bad):
     """A class whose listed files all failed to decode stops the run now, not as a one-class
     training (or an empty dataset's StopIteration) later."""
     listed = np.bincount(labels, minlength=len(class_names))
@@ -150,10 +151,11 @@ def _check_classes(split, class_names, paths, labels, kept, bad):
         reasons = dict(bad)
         first = images.printable(next(p for p, label in zip(paths, labels) if label in lost))
         raise DataError(
-            f"no readable image of class {', '.join(class_names[i] for i in lost)} in {split}/ "
+            f"no readable image of class {', '.join(class_names[i] for i in lost)} in "
+            f"{images.printable(split_dir)}/{' (the files --limit sampled)' * sampled} "
             f"({len(bad)} files skipped; first of the class: {first}: "
             f"{reasons.get(first, 'unreadable')})", "at least one decodable image of each class",
-            f"python -m app.data check <cats_dogs/{split}> lists every bad file and why")
+            f"python -m app.data check {images.printable(split_dir)} lists every bad file and why")
 
 
 def load_unlabeled(folder, data="auto", data_dir=None, limit=0, image_size=64, resize="squash"):

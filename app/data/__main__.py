@@ -159,7 +159,8 @@ def main(argv=None):
             return 0
         out = args.out or Path("saved_models") / "preview" / f"{args.experiment}.png"
         if out.suffix.lower() != ".png":
-            return cli.error(f"--out {out}", "a .png file", f"--out {out.with_suffix('.png')}")
+            fix = out.with_suffix(".png") if out.name else out / "preview.png"  # --out . or /
+            return cli.error(f"--out {out}", "a .png file", f"--out {fix}")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:  # an --out under a file, or in a folder we may not write

@@ -169,13 +169,13 @@ class RunFolderBusy(OSError):
     """Another process holds the run folder's lock."""
 
 
-def take_lock(path, what):
-    """The open file `path` holding this process's exclusive flock, its holder written in it;
-    RunFolderBusy naming the holder if another process has it. The lock ends when the file is
-    closed or the process dies (a killed process leaves no stale lock)."""
+def take_lock(path, what, shared=False):
+    """The open file `path` holding this process's exclusive (or shared) flock, its holder
+    written in it; RunFolderBusy naming the holder if another process has it. The lock ends
+    when the file is closed or the process dies (a killed process leaves no stale lock)."""
     lock = open(path, "a+")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         lock.seek(0)
         holder = lock.read().strip() or "another process"
@@ -184,8 +184,8 @@ def take_lock(path, what):
                             "another --out.") from None
     lock.seek(0)
     lock.truncate()
-    lock.write(f"process {os.getpid()} on {socket.gethostname()} "
-               f"({' '.join(sys.argv) or 'python'})\n")
+    lock.write(f"{'a distributed search, ' * shared}process {os.getpid()} on "
+               f"{socket.gethostname()} ({' '.join(sys.argv) or 'python'})\n")
     lock.flush()
     return lock
 
