@@ -42,20 +42,24 @@ def test_a_model_at_another_side_predicts_as_the_network_built_for_it():
 
 
 def test_run_metrics_and_predict_in_another_process_average_every_side(tmp_path):
-    out = tmp_path / "run"
+    out, sides = tmp_path / "run", (96, 80)  # two sides, as cats_dogs_best has
     assert train(["cats_dogs_plus", "--data", "sample", "--limit", "40", "--epochs", "1",
-                  "--out", str(out), "--set", "image_size=64", "--set", "tta_sizes=96",
+                  "--out", str(out), "--set", "image_size=64", "--set", "tta_sizes=96,80",
                   "--set", "feature_maps=", "--set", "export=false"]) == 0
-    splits = load_splits("cats_dogs", data="sample", limit=40, val_split=0, image_size=64,
-                         progress=False, sides=(96,))
-    (x, y), x96 = splits.test, splits.views[96].astype(np.float32)
     model = load_model(out / "model.keras")  # Keras alone, as a notebook loads it
+
+    def mean_of_views(splits, rows=slice(None)):
+        views = [(model, splits.test[0][rows])] + [
+            (at_side(model, side), splits.views[side][rows]) for side in sides]
+        return np.mean([m.predict(v.astype(np.float32), verbose=0)[:, 0] for m, images in views
+                        for v in (images, images[:, :, ::-1])], axis=0)
+
+    splits = load_splits("cats_dogs", data="sample", limit=40, val_split=0, image_size=64,
+                         progress=False, sides=sides)
+    (x, y), p = splits.test, mean_of_views(splits)
     x = x.astype(np.float32)
-    views = [(model, x), (at_side(model, 96), x96)]
-    p = np.mean([m.predict(v, verbose=0)[:, 0] for m, images in views
-                 for v in (images, images[:, :, ::-1])], axis=0)
     flips_only = np.mean([model.predict(v, verbose=0)[:, 0] for v in (x, x[:, :, ::-1])], axis=0)
-    assert not np.allclose(p, flips_only)  # the 96-px views count
+    assert not np.allclose(p, flips_only)  # the other sides' views count
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["tta_accuracy"] == pytest.approx(((p > 0.5) == y).mean())
     assert metrics["tta_loss"] == pytest.approx(
@@ -71,11 +75,8 @@ def test_run_metrics_and_predict_in_another_process_average_every_side(tmp_path)
     rows = dict(line.split(",") for line in csv_out.read_text().splitlines()[1:])
     names = sorted(path.stem for path in folder.iterdir())
     dogs = load_splits("cats_dogs", data="sample", val_split=0, image_size=64, progress=False,
-                       sides=(96,))
-    x, x96 = (a[dogs.test[1] == 1].astype(np.float32) for a in (dogs.test[0], dogs.views[96]))
-    expected = np.mean([m.predict(v, verbose=0)[:, 0] for m, images in
-                        [(model, x), (at_side(model, 96), x96)]
-                        for v in (images, images[:, :, ::-1])], axis=0)
+                       sides=sides)
+    expected = mean_of_views(dogs, dogs.test[1] == 1)
     np.testing.assert_allclose([float(rows[n]) for n in names], expected, atol=1e-5)
 
 
