@@ -141,7 +141,7 @@ def search(experiment, tuner="random", max_trials=None, **flags):
     """Run (or resume) `python -m tuning.search EXPERIMENT` with `flags` as its flags
     (command_flags: epochs=2, limit=64, cv=5, out=..., hp={...}, set={...}) and return the
     Search: its folder and best trial."""
-    from tuning.report import load
+    from tuning.report import completed, load
     from tuning.search import make_tuner, parser
 
     argv = [experiment, "--tuner", tuner, *command_flags(max_trials=max_trials, **flags)]
@@ -153,5 +153,5 @@ def search(experiment, tuner="random", max_trials=None, **flags):
     found, _, folder = make_tuner(args)
     found.search()
     _, rows = load(folder)
-    done = [row for row in rows if row["status"] == "COMPLETED"]
+    done = completed(rows)
     return Search(folder, done[0] if done else None, rows)

@@ -23,7 +23,7 @@ from app.training.run import (
     inference_model,
     run_experiment,
 )
-from tuning.report import load
+from tuning.report import completed, load
 from tuning.spaces import SPACES
 from tuning.study import evaluate, make_study
 
@@ -31,7 +31,7 @@ from tuning.study import evaluate, make_study
 def best_trial(search_dir):
     """(search.json, the best completed trial's row); ValueError if none completed."""
     meta, rows = load(search_dir)
-    done = [r for r in rows if r["status"] == "COMPLETED"]
+    done = completed(rows)
     if not done:
         raise ValueError(f"{search_dir} has no completed trial to export")
     return meta, done[0]

@@ -31,16 +31,12 @@ def parser():
     return p
 
 
-class TrialsFailed(Exception):
-    """Every trial of an outer fold's search failed."""
-
-
 def outer_fold(args, splits, k, pool, test, out):
     """result.json of outer fold k (1-based): search on `pool` (x, y), retrain, test."""
     import keras
 
     from tuning.study import evaluate, subset
-    from tuning.tuners import EpochLine
+    from tuning.tuners import EpochLine, TrialsFailed
 
     empty = tuple(a[:0] for a in pool)  # inner CV splits the pool itself
     fold_splits = subset(splits, pool, empty, test)
@@ -48,9 +44,8 @@ def outer_fold(args, splits, k, pool, test, out):
                                         fold_splits)
     try:
         tuner.search()
-    except RuntimeError as failure:  # keras-tuner gives up after consecutive failed trials
-        if "consecutive failures" not in str(failure):
-            raise
+    except TrialsFailed:  # gave up after failed trials in a row: the completed ones still count
+        pass
     # keras-tuner pads the best with failed trials when too few completed
     found = [t for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED"]
     if not found:
@@ -92,6 +87,7 @@ def run(argv):
         return cli.error(str(error), "valid --set values")
     from app.data import config_splits  # late: TensorFlow takes seconds to import
     from tuning.study import kfold
+    from tuning.tuners import TrialsFailed
 
     splits = config_splits(config, args.data_dir)
     x, y = (np.concatenate(parts) for parts in zip(splits.train, splits.val, splits.test))

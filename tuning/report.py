@@ -45,6 +45,11 @@ def load(search_dir):
     return meta, rows
 
 
+def completed(rows):
+    """The rows of completed, scored trials, best first as `load` sorts them."""
+    return [r for r in rows if r["status"] == "COMPLETED" and r["score"] is not None]
+
+
 def _row(path, objective, direction):
     """(the table row of one trial.json, the objective's direction)."""
     trial = json.loads(path.read_text(encoding="utf-8"))
@@ -98,7 +103,7 @@ def markdown(meta, rows, limit=None):
 def summary(search_dir, limit=10):
     """The best trials as a markdown table, and how many there are."""
     meta, rows = load(search_dir)
-    done = [r for r in rows if r["status"] == "COMPLETED"]
+    done = completed(rows)
     text = f"{len(rows)} trials, {len(done)} completed, in {search_dir}"
     if done:
         best = {k: v for k, v in done[0].items() if k in hyperparameter_names(rows)}
@@ -118,7 +123,7 @@ def plot_scores(meta, rows, folder):
     """One PNG per hyperparameter: each completed trial's score at its value, the best
     circled; numbers spanning a decade or more on a log axis. Returns the paths."""
     folder.mkdir(exist_ok=True)
-    done = [r for r in rows if r["status"] == "COMPLETED" and r["score"] is not None]
+    done = completed(rows)
     names, paths = hyperparameter_names(rows), []
     bar = cli.Progress(len(names), "plots")  # a fraction of a second each; spaces have 10+
     for i, name in enumerate(names, 1):
@@ -174,13 +179,13 @@ def run(argv):
     write_csv(meta, rows, args.search_dir / "results.csv")
     plots = plot_scores(meta, rows, args.search_dir / "plots")
     seconds = sum(r.get("seconds") or 0 for r in rows)
-    print(f"{len(rows)} trials, {sum(r['status'] == 'COMPLETED' for r in rows)} "
+    print(f"{len(rows)} trials, {len(completed(rows))} "
           f"completed, {seconds / 60:.1f} min of training; results.csv, results.md and "
           f"{len(plots)} plots in {args.search_dir}")
     if args.export_best:
         from tuning.export import export_best  # late: TensorFlow takes seconds to import
 
-        if not any(r["status"] == "COMPLETED" for r in rows):
+        if not completed(rows):
             return cli.error(f"{args.search_dir} has no completed trial to export",
                              "a search with at least one completed trial",
                              "run the search on: the same command resumes it")

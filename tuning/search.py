@@ -257,18 +257,16 @@ def main(argv=None, restart=False):
     print(f"Search {out}: {args.tuner}, {space}, "
           f"{f'{args.cv}-fold CV' if args.cv else 'validation split'}, {study.config.epochs} "
           f"epochs, {len(study.splits.train[0])} training examples; {role or 'one process'}")
-    from tuning.tuners import MemoryGrowth
+    from tuning.tuners import MemoryGrowth, TrialsFailed
 
     try:
         tuner.search()
     except KeyboardInterrupt:
         print(f"\ninterrupted: run the same command again to resume {out}", file=sys.stderr)
         return 130
-    except RuntimeError as failure:  # keras-tuner gives up after consecutive failed trials
-        if "consecutive failures" not in str(failure):
-            raise
-        print(f"error: {str(failure).splitlines()[0]} Each trial's error is printed above; "
-              f"the same command resumes {out} once it is mended.", file=sys.stderr)
+    except TrialsFailed as failure:
+        print(f"error: {failure} Each trial's error is printed above; the same command "
+              f"resumes {out} once it is mended.", file=sys.stderr)
         return 1
     except MemoryGrowth as growth:
         print(f"{growth}: restarting the process to resume the search", flush=True)
@@ -277,10 +275,10 @@ def main(argv=None, restart=False):
         os.execv(sys.executable, [sys.executable, "-m", "tuning.search", *again])
     if "worker" in role:
         return 0
-    from tuning.report import load, summary
+    from tuning.report import completed, load, summary
 
     print(summary(out))
-    if not any(row["status"] == "COMPLETED" for row in load(out)[1]):
+    if not completed(load(out)[1]):
         print("error: no trial completed; each failed trial's error is printed above",
               file=sys.stderr)
         return 1

@@ -85,6 +85,11 @@ class MemoryGrowth(Exception):
     """Raised between trials when the process's memory grew past the limit (see Trials)."""
 
 
+class TrialsFailed(RuntimeError):
+    """No trial to go on with: keras-tuner gave up after too many failed trials in a row, or
+    none completed. Each failed trial's error is printed above it."""
+
+
 class Trials:
     """The trial runner in front of a keras-tuner tuner class (see the module docstring).
 
@@ -106,6 +111,10 @@ class Trials:
     def search(self, *args, **kwargs):
         try:
             return super().search(*args, **kwargs)
+        except RuntimeError as failure:  # keras-tuner's give-up: one line, not a traceback
+            if "consecutive failures" not in str(failure):
+                raise
+            raise TrialsFailed(str(failure).splitlines()[0]) from failure
         finally:
             while self.locks:
                 self.locks.pop().close()  # closing the file releases its flock

@@ -197,10 +197,10 @@ def search(percent=True):
     """A reader of `tuning.search` then `tuning.report --export-best`: the best trial's score and
     the exported model's held-out figure."""
     def read(folders):
-        from tuning.report import hyperparameter_names, load  # reads JSON only
+        from tuning.report import completed, hyperparameter_names, load  # JSON only
 
         meta, trials = load(folders[0])
-        done = [t for t in trials if t["score"] is not None and t["status"] == "COMPLETED"]
+        done = completed(trials)
         if not done:
             return Figure("no completed trial")
         best, objective = done[0], meta["objective"]
