@@ -83,6 +83,23 @@ def out_dir(args, *parts):
     return runs.RunFolder.open(args.out or runs.stamped(*parts))
 
 
+def out_file(out, name):
+    """Check a command's --out `out`, a file to write, before its work: not a folder, and in a
+    folder that is or can be made (made here). DataError otherwise; `name` is the file name
+    the fix suggests inside a folder given as --out."""
+    from app.data.errors import DataError  # here: importing app.data would import this module
+
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder", "the path of the file to write",
+                        f"--out {out / name}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # an --out under a file, or in a folder we may not write
+        raise DataError(f"cannot make the folder of --out {out} ({error.strerror}: "
+                        f"{error.filename})", "--out in a folder that exists or can be made",
+                        "pass another --out") from None
+
+
 def one_blas_thread():
     """A context with numpy/scikit-learn's BLAS on one thread. On this shared 2-core machine a
     second OpenBLAS thread contending with another process made small products ~50x slower

@@ -198,28 +198,14 @@ def parser():
     return p
 
 
-def check_out(out):
-    """--out before the minutes of predicting: a file path, in a folder that is or can be made."""
-    from app.data.errors import DataError
-
-    if out.is_dir():
-        raise DataError(f"--out {out} is a folder", "the path of the CSV file to write",
-                        f"--out {out / 'submission.csv'}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DataError(f"cannot make the folder of --out {out} ({error.strerror}: "
-                        f"{error.filename})", "--out in a folder that exists or can be made",
-                        "pass another --out") from None
-
-
 def main(argv=None):
     args = parser().parse_args(argv)
+    from app import cli
     from app.data.errors import DataError
     from app.runs import write_text
 
     try:
-        check_out(args.out)
+        cli.out_file(args.out, "submission.csv")  # before the minutes of predicting
         predict, shape, meta, sides = load_predictor(args.model, args.tta)
         results, skipped = predict_folder(predict, shape, args.images, args.tta,
                                           meta.get("config", {}).get("resize", "squash"),

@@ -190,10 +190,12 @@ def test_preview_writes_a_grid(tmp_path):
 @pytest.mark.parametrize("argv, code, message", [
     (["throughput", "mnist_cnn", "--batches", "0"], 2, "--batches 0"),
     (["preview", "mnist_cnn", "--out", "{tmp}/grid.txt"], 2, "expected: a .png file"),
-    (["preview", "mnist_cnn", "--out", "{tmp}/file/grid.png"], 1, "cannot make the folder"),
+    (["preview", "mnist_cnn", "--out", "{tmp}/file/grid.png"], 2, "cannot make the folder"),
+    (["preview", "mnist_cnn", "--out", "{tmp}/folder.png"], 2, "folder.png is a folder"),
 ])
 def test_data_command_bad_flags_are_clear_errors(argv, code, message, tmp_path, capsys):
     (tmp_path / "file").write_text("a file where a folder was expected")
+    (tmp_path / "folder.png").mkdir()
     assert data_main([a.format(tmp=tmp_path) for a in argv]) == code
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err

@@ -161,12 +161,7 @@ def main(argv=None):
         if out.suffix.lower() != ".png":
             fix = out.with_suffix(".png") if out.name else out / "preview.png"  # --out . or /
             return cli.error(f"--out {out}", "a .png file", f"--out {fix}")
-        try:
-            out.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as error:  # an --out under a file, or in a folder we may not write
-            return cli.error(f"cannot make the folder of --out {out} ({error.strerror}: "
-                             f"{error.filename})", "--out in a folder that exists or can be made",
-                             code=1)
+        cli.out_file(out, "preview.png")
         preview(args.experiment, args.data_dir, out)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
