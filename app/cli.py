@@ -135,14 +135,21 @@ def dispatch(prog, argv, commands):
 
 
 def guarded(main, argv):
-    """main(argv), with bad data and unwritable folders reported as errors (exit code 1)."""
+    """main(argv), with bad data and unwritable folders reported as errors (exit code 1); on
+    any failure the run folders it made and left empty are removed (runs.discard_empty)."""
+    from app import runs
     from app.data.errors import DataError
 
+    code = 1
     try:
-        return main(argv)
+        code = main(argv)
+        return code
     except (DataError, OSError) as failure:  # both already say what was wrong and the fix
         print(f"error: {failure}", file=sys.stderr)
         return 1
+    finally:
+        if code != 0:
+            runs.discard_empty()
 
 
 class Progress:

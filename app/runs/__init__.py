@@ -31,6 +31,7 @@ from pathlib import Path
 from app.data.errors import DataError
 
 FIX_DISK = "Fix: free disk space, or pass --out on a disk with room, and run the command again."
+_MADE = set()  # run folders this process made (stamped or opened): a failed run removes its own
 
 
 def stamped(*parts):
@@ -42,6 +43,7 @@ def stamped(*parts):
         path = base if n == 1 else base.with_name(f"{base.name}-{n}")
         try:
             path.mkdir(parents=True)
+            _MADE.add(path.resolve())
         except FileExistsError:
             continue
         except OSError:
@@ -165,6 +167,18 @@ def environment():
             "gpus": len(tf.config.list_physical_devices("GPU"))}
 
 
+def discard_empty():
+    """Remove the run folders this process made that hold nothing but its own lock: a command
+    that failed before writing anything (missing data, a bad flag found late) leaves no empty
+    folder behind. Called on failure only (RunFolder's context, cli.guarded)."""
+    for path in list(_MADE):
+        with contextlib.suppress(OSError):  # never hide the error that ended the command
+            if {p.name for p in path.iterdir()} <= {".lock"}:
+                (path / ".lock").unlink(missing_ok=True)  # ours: a lock refuses anyone else
+                path.rmdir()
+                _MADE.discard(path)
+
+
 class RunFolderBusy(OSError):
     """Another process holds the run folder's lock."""
 
@@ -203,7 +217,9 @@ class RunFolder:
         context manager (the lock is released at its end, or when the process dies)."""
         run = cls(path)
         try:
-            run.path.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # a file there fails the probe below
+                run.path.mkdir(parents=True)
+                _MADE.add(run.path.resolve())
             probe = run.path / f".write_test-{os.getpid()}"  # per process: two may open it
             write_text(probe, "ok")
             probe.unlink()
@@ -225,7 +241,9 @@ class RunFolder:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind, error, traceback):
+        if kind is not None:
+            discard_empty()
         self.close()
 
     def __truediv__(self, name):

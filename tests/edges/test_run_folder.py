@@ -75,3 +75,19 @@ def test_disk_full_while_saving_the_best_model_is_a_clear_error(tmp_path, capsys
     assert "Fix: free disk space" in err
     left = sorted(p.name for p in (tmp_path / "run").iterdir())
     assert "best.keras" not in left and not [n for n in left if ".tmp" in n], left
+
+
+def test_a_command_that_fails_before_writing_leaves_no_empty_folder(tmp_path, monkeypatch, capsys):
+    from app.baselines.__main__ import main as baselines
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()  # a data root without mnist/: the data loading fails
+    (tmp_path / "mine").mkdir()  # a folder the user made: kept, failure or not
+    assert train(["mnist_cnn", "--data-dir", "empty"]) == 1  # default folder, stamped
+    assert train(["mnist_cnn", "--data-dir", "empty", "--out", "new/run"]) == 1
+    assert train(["mnist_cnn", "--data-dir", "empty", "--out", "mine"]) == 1
+    assert baselines(["mnist", "--data-dir", "empty"]) == 1  # through cli.out_dir and guarded
+    assert "mnist" in capsys.readouterr().err
+    assert list((tmp_path / "saved_models" / "mnist_cnn").iterdir()) == []
+    assert list((tmp_path / "saved_models" / "baselines" / "mnist").iterdir()) == []
+    assert list((tmp_path / "new").iterdir()) == [] and (tmp_path / "mine").is_dir()
