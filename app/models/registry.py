@@ -21,7 +21,7 @@ from app.models.cnn import (
 from app.models.mlp import cifar_mlp, circles_mlp, mlp_mnist, regression_mlp
 from app.models.resnet import resnet18
 from app.models.tunable import cats_dogs_cnn_scaled, mnist_convnet, mnist_fc
-from app.models.xception import small_xception
+from app.models.xception import small_xception, small_xception_wide
 
 MODELS = {
     "mlp_mnist": mlp_mnist,
@@ -35,6 +35,7 @@ MODELS = {
     "circles_mlp": circles_mlp,
     "regression_mlp": regression_mlp,
     "small_xception": small_xception,
+    "small_xception_wide": small_xception_wide,
     "mnist_fast_cnn": mnist_fast_cnn,
     "mnist_best_cnn": mnist_best_cnn,
     "mnist_fc": mnist_fc,
@@ -55,6 +56,7 @@ PARAMS = {
     "circles_mlp": 52,  # 2*10+10 + 10*2+2
     "regression_mlp": 1_153,  # 1*32+32 + 32*32+32 + 32*1+1
     "small_xception": 602_593,  # 128x128x3 input, stem pool, widths 96-192-384, head 512
+    "small_xception_wide": 970_113,  # the same with widths 128-256-512
     "mnist_fast_cnn": 104_714,  # 128 + 18,432 + 73,728 conv, 896 batchnorm, 11,530 dense
     "mnist_best_cnn": 230_914,  # 216 + 4,608 + 41,472 + 165,888 conv, 1,440 bn, 17,290 dense
     # The searchable networks of tuning/ (app/models/tunable.py), at their defaults.
