@@ -136,11 +136,11 @@ def dispatch(prog, argv, commands):
 
 def guarded(main, argv):
     """main(argv), with bad data and unwritable folders reported as errors (exit code 1); on
-    any failure the run folders it made and left empty are removed (runs.discard_empty)."""
+    any failure the run folders this command made and left empty are removed."""
     from app import runs
     from app.data.errors import DataError
 
-    code = 1
+    code, before = 1, runs.made_folders()
     try:
         code = main(argv)
         return code
@@ -149,7 +149,7 @@ def guarded(main, argv):
         return 1
     finally:
         if code != 0:
-            runs.discard_empty()
+            runs.discard_empty(runs.made_folders() - before)  # this command's, none earlier
 
 
 class Progress:

@@ -59,6 +59,7 @@ def main(argv=None):
     try:
         run_experiment(config, out, args.data_dir)
     except (DataError, OSError, ValueError) as error:
+        runs.discard_empty([out])  # a stamped folder a failure before the run's own left empty
         print(f"error: {error}", file=sys.stderr)
         return 1
     except TrainingStopped as stop:

@@ -31,7 +31,8 @@ from pathlib import Path
 from app.data.errors import DataError
 
 FIX_DISK = "Fix: free disk space, or pass --out on a disk with room, and run the command again."
-_MADE = set()  # run folders this process made (stamped or opened): a failed run removes its own
+_MADE = set()  # run folders this process made (stamped, or opened where none was) for runs not
+# yet ended well: a run that fails before writing anything removes its own (discard_empty)
 
 
 def stamped(*parts):
@@ -167,16 +168,30 @@ def environment():
             "gpus": len(tf.config.list_physical_devices("GPU"))}
 
 
-def discard_empty():
-    """Remove the run folders this process made that hold nothing but its own lock: a command
-    that failed before writing anything (missing data, a bad flag found late) leaves no empty
-    folder behind. Called on failure only (RunFolder's context, cli.guarded)."""
-    for path in list(_MADE):
-        with contextlib.suppress(OSError):  # never hide the error that ended the command
-            if {p.name for p in path.iterdir()} <= {".lock"}:
-                (path / ".lock").unlink(missing_ok=True)  # ours: a lock refuses anyone else
+def made_folders():
+    """The run folders this process made for runs that have not ended well (a snapshot)."""
+    return set(_MADE)
+
+
+def discard_empty(paths):
+    """Remove those of the run folders `paths` that this process made and that hold nothing
+    but its own lock (or nothing): a run that failed before writing anything (missing data, a
+    bad flag found late) leaves no empty folder. Called on failure only, with the failed run's
+    folders; a folder the user made, or another process has taken since, is left alone."""
+    for path in {Path(p).resolve() for p in paths} & _MADE:
+        _MADE.discard(path)
+        with contextlib.suppress(OSError):  # never hide the error that ended the run
+            lock = path / ".lock"
+            if {p.name for p in path.iterdir()} <= {".lock"} and (
+                    not lock.exists() or _held_here(lock)):
+                lock.unlink(missing_ok=True)
                 path.rmdir()
-                _MADE.discard(path)
+
+
+def _held_here(lock):
+    # take_lock writes its holder into the file: another process that took the folder since
+    # has written its own id over ours.
+    return f"process {os.getpid()} on {socket.gethostname()} " in lock.read_text()
 
 
 class RunFolderBusy(OSError):
@@ -234,6 +249,9 @@ class RunFolder:
         self._lock = take_lock(self.path / ".lock", f"the run folder {self.path}")
 
     def close(self):
+        """Release the folder: it is the user's now (a later failure in this process leaves
+        it alone)."""
+        _MADE.discard(self.path.resolve())
         if self._lock is not None:
             self._lock.close()  # closing the descriptor releases the flock
             self._lock = None
@@ -243,7 +261,7 @@ class RunFolder:
 
     def __exit__(self, kind, error, traceback):
         if kind is not None:
-            discard_empty()
+            discard_empty([self.path])
         self.close()
 
     def __truediv__(self, name):

@@ -91,3 +91,30 @@ def test_a_command_that_fails_before_writing_leaves_no_empty_folder(tmp_path, mo
     assert list((tmp_path / "saved_models" / "mnist_cnn").iterdir()) == []
     assert list((tmp_path / "saved_models" / "baselines" / "mnist").iterdir()) == []
     assert list((tmp_path / "new").iterdir()) == [] and (tmp_path / "mine").is_dir()
+
+
+def test_a_failure_removes_only_the_failed_runs_own_empty_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with runs.RunFolder.open("earlier"):  # a run that ended well, emptied since by its user
+        pass
+    assert train(["mnist_cnn", "--data-dir", "empty", "--out", "failed"]) == 1
+    with runs.RunFolder.open("outer") as outer:  # still open while another run fails
+        assert train(["mnist_cnn", "--data-dir", "empty", "--out", "inner"]) == 1
+        outer.write_json("still.json", {"open": True})
+    assert (tmp_path / "earlier" / ".lock").exists()
+    assert (tmp_path / "outer" / "still.json").exists()
+    assert not (tmp_path / "failed").exists() and not (tmp_path / "inner").exists()
+    taken = runs.stamped("circles")  # made here, then taken by another process
+    (taken / ".lock").write_text("process 1 on elsewhere (python -m app.train)\n")
+    runs.discard_empty([taken])
+    assert taken.is_dir()
+
+
+def test_a_strategy_error_before_the_run_opens_leaves_no_stamped_folder(tmp_path, monkeypatch,
+                                                                        capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert train(["circles", "--strategy", "multiworker"]) == 1
+    assert "TF_CONFIG" in capsys.readouterr().err
+    assert list((tmp_path / "saved_models" / "circles").iterdir()) == []
