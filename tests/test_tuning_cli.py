@@ -100,6 +100,36 @@ def test_a_search_whose_trials_all_fail_is_not_exit_0(tmp_path, capsys, monkeypa
     assert len(lock_folder(folder)) == 1  # free for the next command
 
 
+def test_nested_goes_on_with_the_completed_trials_when_keras_tuner_gives_up(tmp_path, monkeypatch):
+    """Outer fold 1: its first trial completes (two inner folds), the next three fail, and
+    keras-tuner gives up; the fold retrains the completed trial and is tested."""
+    from tuning import nested
+    from tuning.study import Study
+
+    calls, train = [], Study.train
+
+    def flaky(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) in (3, 4, 5):  # the first fold of trials 2, 3 and 4
+            raise ArithmeticError("a trial that cannot train")
+        return train(self, *args, **kwargs)
+
+    monkeypatch.setattr(Study, "train", flaky)
+    argv = ["regression", "--out", str(tmp_path / "n"), "--max-trials", "5", "--epochs", "1",
+            "--hp", "depth=1,2", "--hp", "width=4,8,16", "--outer", "2", "--inner", "2",
+            "--limit", "40"]
+    assert nested.main(argv) == 0
+    fold = tmp_path / "n" / "outer_1"
+    trials = sorted((json.loads(p.read_text()) for p in fold.glob("trial_*/trial.json")),
+                    key=lambda t: t["trial_id"])
+    # keras-tuner raises its give-up before it writes the last failed trial's status
+    assert [t["status"] for t in trials] == ["COMPLETED", "FAILED", "FAILED", "RUNNING"]
+    chosen = {k: v for k, v in trials[0]["hyperparameters"]["values"].items()
+              if not k.startswith("tuner/")}
+    assert json.loads((fold / "result.json").read_text())["values"] == chosen  # retrained, tested
+    assert (tmp_path / "n" / "nested.json").exists()
+
+
 def test_a_search_folder_of_a_version_with_fewer_config_fields_resumes(tmp_path):
     config = EXPERIMENTS["regression"]
     meta = {"experiment": "regression", "tuner": "random", "config": asdict(config)}

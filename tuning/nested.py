@@ -47,7 +47,8 @@ def outer_fold(args, splits, k, pool, test, out):
     except TrialsFailed:  # gave up after failed trials in a row: the completed ones still count
         pass
     # keras-tuner pads the best with failed trials when too few completed
-    found = [t for t in tuner.oracle.get_best_trials(1) if t.status == "COMPLETED"]
+    found = [t for t in tuner.oracle.get_best_trials(1)
+             if t.status == "COMPLETED" and t.score is not None]  # as tuning.report.completed
     if not found:
         raise TrialsFailed(f"outer fold {k}: no inner trial completed; each failed trial's "
                            f"error is printed above. The same command resumes {out}.")

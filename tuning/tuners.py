@@ -86,8 +86,8 @@ class MemoryGrowth(Exception):
 
 
 class TrialsFailed(RuntimeError):
-    """No trial to go on with: keras-tuner gave up after too many failed trials in a row, or
-    none completed. Each failed trial's error is printed above it."""
+    """keras-tuner gave up after too many failed trials in a row (raised by Trials.search), or
+    an outer fold of tuning.nested has no completed trial. Each trial's error is printed above."""
 
 
 class Trials:
