@@ -59,8 +59,9 @@ def main(argv=None):
     try:
         run_experiment(config, out, args.data_dir)
     except (DataError, OSError, ValueError) as error:
-        runs.discard_empty([out])  # a stamped folder a failure before the run's own left empty
         print(f"error: {error}", file=sys.stderr)
+        if not args.out:  # the folder stamped above, if a failure came before the run opened it
+            runs.discard_empty([out])
         return 1
     except TrainingStopped as stop:
         print(f"error: {stop}", file=sys.stderr)

@@ -44,7 +44,7 @@ def stamped(*parts):
         path = base if n == 1 else base.with_name(f"{base.name}-{n}")
         try:
             path.mkdir(parents=True)
-            _MADE.add(path.resolve())
+            _made(path)
         except FileExistsError:
             continue
         except OSError:
@@ -168,6 +168,20 @@ def environment():
             "gpus": len(tf.config.list_physical_devices("GPU"))}
 
 
+def _key(path):
+    """`path` resolved, the key of _MADE; None where it cannot be (a symlink loop, a working
+    folder deleted since), which no cleanup then touches."""
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _made(path):
+    if (key := _key(path)) is not None:
+        _MADE.add(key)
+
+
 def made_folders():
     """The run folders this process made for runs that have not ended well (a snapshot)."""
     return set(_MADE)
@@ -178,9 +192,9 @@ def discard_empty(paths):
     but its own lock (or nothing): a run that failed before writing anything (missing data, a
     bad flag found late) leaves no empty folder. Called on failure only, with the failed run's
     folders; a folder the user made, or another process has taken since, is left alone."""
-    for path in {Path(p).resolve() for p in paths} & _MADE:
+    for path in {_key(p) for p in paths} & _MADE:
         _MADE.discard(path)
-        with contextlib.suppress(OSError):  # never hide the error that ended the run
+        with contextlib.suppress(OSError, ValueError):  # never hide the error that ended the run
             lock = path / ".lock"
             if {p.name for p in path.iterdir()} <= {".lock"} and (
                     not lock.exists() or _held_here(lock)):
@@ -191,7 +205,8 @@ def discard_empty(paths):
 def _held_here(lock):
     # take_lock writes its holder into the file: another process that took the folder since
     # has written its own id over ours.
-    return f"process {os.getpid()} on {socket.gethostname()} " in lock.read_text()
+    holder = lock.read_text(encoding="utf-8", errors="replace")
+    return f"process {os.getpid()} on {socket.gethostname()} " in holder
 
 
 class RunFolderBusy(OSError):
@@ -234,7 +249,7 @@ class RunFolder:
         try:
             with contextlib.suppress(FileExistsError):  # a file there fails the probe below
                 run.path.mkdir(parents=True)
-                _MADE.add(run.path.resolve())
+                _made(run.path)
             probe = run.path / f".write_test-{os.getpid()}"  # per process: two may open it
             write_text(probe, "ok")
             probe.unlink()
@@ -251,7 +266,7 @@ class RunFolder:
     def close(self):
         """Release the folder: it is the user's now (a later failure in this process leaves
         it alone)."""
-        _MADE.discard(self.path.resolve())
+        _MADE.discard(_key(self.path))
         if self._lock is not None:
             self._lock.close()  # closing the descriptor releases the flock
             self._lock = None

@@ -4,6 +4,7 @@ not block, every file is written whole or not at all, and a full disk says so.""
 import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ ROOT = Path(__file__).parents[2]
 def test_a_run_folder_in_use_is_refused_naming_the_process(tmp_path, capsys):
     with runs.RunFolder.open(tmp_path / "run"):
         code = train(["circles", "--epochs", "1", "--out", str(tmp_path / "run")])
+        assert (tmp_path / "run" / ".lock").exists()  # the refused run removes nothing of it
     err = capsys.readouterr().err
     assert code == 1
     assert f"is in use by process {os.getpid()}" in err and "pass another --out" in err
@@ -94,19 +96,24 @@ def test_a_command_that_fails_before_writing_leaves_no_empty_folder(tmp_path, mo
 
 
 def test_a_failure_removes_only_the_failed_runs_own_empty_folder(tmp_path, monkeypatch):
+    from app.baselines.__main__ import main as baselines
+
     monkeypatch.chdir(tmp_path)
     (tmp_path / "empty").mkdir()
     with runs.RunFolder.open("earlier"):  # a run that ended well, emptied since by its user
         pass
+    assert train(["mnist_cnn", "--data-dir", "empty", "--out", "earlier"]) == 1
     assert train(["mnist_cnn", "--data-dir", "empty", "--out", "failed"]) == 1
     with runs.RunFolder.open("outer") as outer:  # still open while another run fails
         assert train(["mnist_cnn", "--data-dir", "empty", "--out", "inner"]) == 1
         outer.write_json("still.json", {"open": True})
-    assert (tmp_path / "earlier" / ".lock").exists()
+    runs.RunFolder.open("command")  # as cli.out_dir leaves a command's folder: open to the end
+    assert baselines(["mnist", "--data-dir", "empty"]) == 1  # a later command fails
+    assert (tmp_path / "earlier" / ".lock").exists() and (tmp_path / "command").is_dir()
     assert (tmp_path / "outer" / "still.json").exists()
     assert not (tmp_path / "failed").exists() and not (tmp_path / "inner").exists()
-    taken = runs.stamped("circles")  # made here, then taken by another process
-    (taken / ".lock").write_text("process 1 on elsewhere (python -m app.train)\n")
+    taken = runs.stamped("circles")  # made here, then taken by another process on this host
+    (taken / ".lock").write_text(f"process 1 on {socket.gethostname()} (python -m app.train)\n")
     runs.discard_empty([taken])
     assert taken.is_dir()
 
@@ -118,3 +125,10 @@ def test_a_strategy_error_before_the_run_opens_leaves_no_stamped_folder(tmp_path
     assert train(["circles", "--strategy", "multiworker"]) == 1
     assert "TF_CONFIG" in capsys.readouterr().err
     assert list((tmp_path / "saved_models" / "circles").iterdir()) == []
+
+
+def test_cleanup_never_hides_the_error_that_ended_the_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("loop").symlink_to("loop")  # resolve() raises RuntimeError on it
+    assert train(["circles", "--epochs", "1", "--out", "loop"]) == 1
+    assert "cannot write the run folder loop" in capsys.readouterr().err
