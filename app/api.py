@@ -80,10 +80,16 @@ def train(experiment, epochs=None, data_dir=None, out=None, **overrides):
     saved_models/EXPERIMENT/TIMESTAMP); an unfinished one resumes, as `app.train --out` does.
     Data: `data_dir`, else $APP_DATA_DIR, else the built-in sample."""
     config = configure(experiment, epochs=epochs, **overrides)
-    out = Path(out) if out else runs.stamped(config.name)
+    stamped = not out
+    out = runs.stamped(config.name) if stamped else Path(out)
     from app.training.run import run_experiment  # late: TensorFlow takes seconds to import
 
-    run_experiment(config, out, data_dir)
+    try:
+        run_experiment(config, out, data_dir)
+    except BaseException:
+        if stamped:  # as app.train: a failure before the run opened its folder leaves none
+            runs.discard_empty([out])
+        raise
     return Run.load(out)
 
 

@@ -122,3 +122,11 @@ def test_quickstart_notebook_runs(tmp_path, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the plot was shown
     assert list((tmp_path / "saved_models" / "mnist_cnn_light").glob("*/model.keras"))
+
+
+def test_a_failed_train_leaves_no_empty_default_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG"):  # before the run opens its folder
+        train("circles", epochs=1, strategy="multiworker")
+    assert list((tmp_path / "saved_models" / "circles").iterdir()) == []
