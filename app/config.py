@@ -50,9 +50,9 @@ BOUNDS = {
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1) (0: off)"),
     "target_accuracy": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
     **{key: (_at_least(0), "0 (off) or more") for key in (
-        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "weight_decay",
-        "decay_rate", "reduce_lr_patience", "early_stopping_patience", "target_every",
-        "histogram_freq", "progressive_from", "teacher_fraction")},
+        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "cutmix", "l2",
+        "weight_decay", "decay_rate", "reduce_lr_patience", "early_stopping_patience",
+        "target_every", "histogram_freq", "progressive_from", "teacher_fraction")},
 }
 
 
@@ -98,6 +98,7 @@ class Config:
     augment_on: str = "auto"  # pipeline (tf.data) | model (inside it) | auto (model on a GPU)
     cutout: float = 0.0  # probability of erasing a random patch of each training image
     mixup: float = 0.0  # MixUp's alpha; 0 = off
+    cutmix: float = 0.0  # CutMix's alpha (pastes a box of another image, Beta(a, a) of it); 0 = off
     label_smoothing: float = 0.0  # train on targets 1 - s + s/classes and s/classes; 0 = off
     # Model hyperparameters, passed to the builder when it takes them
     init: str = "glorot"
@@ -149,8 +150,9 @@ class Config:
     strategy: str = "none"  # none | mirrored (local GPUs) | multiworker (TF_CONFIG)
 
     def dense_labels(self):
-        """Whether training takes one-hot labels: mixup mixes them, smoothing softens them."""
-        return bool(self.mixup or self.label_smoothing)
+        """Whether training takes one-hot labels: mixup and cutmix mix them, smoothing softens
+        them."""
+        return bool(self.mixup or self.cutmix or self.label_smoothing)
 
     def model_kwargs(self):
         """The config fields that the model builder takes as hyperparameters."""
@@ -181,6 +183,10 @@ class Config:
         if self.limit < 0 or self.limit == 1:
             raise ValueError(f"limit must be 0 (all) or at least 2, got {self.limit}: a run "
                              "needs a training and a validation example. Fix: --limit N, N >= 2.")
+        if self.mixup and self.cutmix:
+            raise ValueError(
+                f"mixup={self.mixup} and cutmix={self.cutmix}: a batch is mixed one way. Fix: "
+                "--set mixup=0 or --set cutmix=0.")
         if self.progressive_from:
             self._check_progressive()
         if self.unlabeled or self.teacher_fraction:

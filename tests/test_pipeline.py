@@ -1,19 +1,22 @@
 """Pipeline features: resize modes, ZCA, augmentation placement and randomness, mixup, and the
 `python -m app.data` check and preview commands."""
 
+import dataclasses
 import json
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from app.data.__main__ import main as data_main
 from app.data.affine import RandomAffine
-from app.data.augment import augment_layers, mixup, place
+from app.data.augment import augment_layers, cutmix, mixup, place
 from app.data.images import decode
 from app.data.pipeline import train_stream
 from app.data.preprocess import fit_preprocessing, zca_fit
+from app.experiments import EXPERIMENTS
 from app.train import main as train_main
 from app.training.metrics import loss_and_metrics, majority_accuracy
 from tests.test_data import _write_bad_folder
@@ -103,6 +106,30 @@ def test_mixup_mixes_images_and_labels():
     mixed_y = mixed_y.numpy()
     assert mixed_y.sum(1) == pytest.approx([1, 1])
     assert mixed_x.numpy()[0].mean() == pytest.approx(255 * mixed_y[0, 1], rel=1e-4)
+
+
+@pytest.mark.parametrize("seeded", [False, True])
+def test_cutmix_pastes_a_box_and_mixes_labels_by_its_area(seeded):
+    # Black and white images with one-unit labels 0 and 1: each mixed image's share of white
+    # pixels is its label; the pasted part is one box (rows and columns of it all white).
+    x = np.stack([np.zeros((64, 64, 3)), np.full((64, 64, 3), 255)] * 4).astype(np.float32)
+    y = np.array([[0], [1]] * 4, np.float32)
+    mix = cutmix(1.0, seed=3)
+    mixed_x, mixed_y = mix(x, y, tf.constant([3, 4], tf.int64)) if seeded else mix(x, y)
+    white = mixed_x.numpy()[..., 0] == 255
+    # Keras weighs the labels by the box's real-valued area, and pastes the pixels whose
+    # corners fall in it: they differ by at most a row and a column (2/64 of the image).
+    assert white.mean(axis=(1, 2)) == pytest.approx(mixed_y.numpy()[:, 0], abs=2 / 64)
+    for pasted in white != (x[..., 0] == 255):  # the pixels another image gave: one box
+        rows, cols = np.nonzero(pasted.any(1))[0], np.nonzero(pasted.any(0))[0]
+        if pasted.any():
+            assert pasted[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].all()
+    assert 0 < mixed_y.numpy().std()  # some images did mix
+
+
+def test_mixup_and_cutmix_are_refused_together():
+    with pytest.raises(ValueError, match="mixed one way"):
+        dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], cutmix=1.0).validate()
 
 
 def test_cutout_mixup_and_model_side_augmentation_train(tmp_path):

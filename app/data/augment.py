@@ -1,4 +1,4 @@
-"""Data augmentation from Keras preprocessing layers, by name, plus cutout and mixup.
+"""Data augmentation from Keras preprocessing layers, by name, plus cutout, mixup and cutmix.
 
 The layers work on float images in 0-255 (Keras' default value range), before normalization.
 They run where the config says: `augment_on="pipeline"` maps them over batches in tf.data, in
@@ -83,8 +83,17 @@ def mixup(alpha, seed=None):
     """A batch function mixing images and dense (one-hot, or (N, 1) binary) float labels with
     Beta(alpha, alpha) weights; with `batch_seed`, a (2,) seed tensor, the draw is a pure
     function of it (see BatchSeed)."""
-    layer = layers.MixUp(alpha=alpha, seed=seed)
+    return _mixing(layers.MixUp(alpha=alpha, seed=seed))
 
+
+def cutmix(alpha, seed=None):
+    """As `mixup`, but each image gets a box of another one, of Beta(alpha, alpha) of its area,
+    and the labels mix by the area (Yun et al. 2019). Keras' factor is the range alpha is drawn
+    from: (alpha, alpha) fixes it, as the paper does."""
+    return _mixing(layers.CutMix(factor=(alpha, alpha), seed=seed))
+
+
+def _mixing(layer):
     def apply(x, y, batch_seed=None):
         if batch_seed is None:
             out = layer({"images": x, "labels": y}, training=True)

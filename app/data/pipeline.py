@@ -103,7 +103,8 @@ def datasets(config, splits, outputs, start=(0, 0), epochs=None):
     with mixup or label smoothing their labels are dense, as the training loss takes them."""
     pipeline_side, model_side = aug.place(
         aug.augment_layers(config.augment, config.cutout, config.seed), config.augment_on)
-    mix = aug.mixup(config.mixup, config.seed) if config.mixup else None
+    mix = (aug.mixup(config.mixup, config.seed) if config.mixup else
+           aug.cutmix(config.cutmix, config.seed) if config.cutmix else None)
 
     def label(y):
         return dense_labels(y, outputs) if config.dense_labels() else y
