@@ -80,16 +80,10 @@ def train(experiment, epochs=None, data_dir=None, out=None, **overrides):
     saved_models/EXPERIMENT/TIMESTAMP); an unfinished one resumes, as `app.train --out` does.
     Data: `data_dir`, else $APP_DATA_DIR, else the built-in sample."""
     config = configure(experiment, epochs=epochs, **overrides)
-    stamped = not out
-    out = runs.stamped(config.name) if stamped else Path(out)
     from app.training.run import run_experiment  # late: TensorFlow takes seconds to import
 
-    try:
+    with runs.out_or_stamped(out, config.name) as out:
         run_experiment(config, out, data_dir)
-    except BaseException:
-        if stamped:  # as app.train: a failure before the run opened its folder leaves none
-            runs.discard_empty([out])
-        raise
     return Run.load(out)
 
 

@@ -9,7 +9,6 @@ pre-empted, Ctrl-C); --seed makes it reproducible, deterministic ops included.
 
 import argparse
 import sys
-from pathlib import Path
 
 from app import runs
 from app.cli import add_training_flags, training_overrides
@@ -52,16 +51,14 @@ def main(argv=None):
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    out = Path(args.out) if args.out else runs.stamped(config.name)
     from app.training.resume import TrainingStopped  # late: TensorFlow takes seconds to import
     from app.training.run import run_experiment
 
     try:
-        run_experiment(config, out, args.data_dir)
+        with runs.out_or_stamped(args.out, config.name) as out:
+            run_experiment(config, out, args.data_dir)
     except (DataError, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        if not args.out:  # the folder stamped above, if a failure came before the run opened it
-            runs.discard_empty([out])
         return 1
     except TrainingStopped as stop:
         print(f"error: {stop}", file=sys.stderr)

@@ -31,8 +31,9 @@ def test_a_run_folder_in_use_is_refused_naming_the_process(tmp_path, capsys):
 
 def test_two_commands_in_the_same_second_get_their_own_default_folders(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    frozen = runs.datetime(2026, 12, 2, 8, 30, 0)
-    monkeypatch.setattr(runs, "datetime", type("Clock", (), {"now": staticmethod(lambda: frozen)}))
+    frozen = runs.folder.datetime(2026, 12, 2, 8, 30, 0)
+    clock = type("Clock", (), {"now": staticmethod(lambda: frozen)})
+    monkeypatch.setattr(runs.folder, "datetime", clock)
     first, second = runs.stamped("circles"), runs.stamped("circles")
     assert first.name == "20261202-083000" and second.name == "20261202-083000-2"
     with runs.RunFolder.open(first), runs.RunFolder.open(second):  # both lock: no "in use"
