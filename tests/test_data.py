@@ -134,6 +134,27 @@ def test_image_folder_splits_report_skipped_files(tmp_path):
     assert len(splits.skipped) == 10
 
 
+
+@pytest.mark.parametrize("seed", range(4))
+def test_limit_replaces_files_that_fail_and_keeps_every_class(tmp_path, seed):
+    """Under --limit, a drawn file that does not decode is replaced by another: the run gets
+    `limit` images, and a class whose drawn files all failed (1 readable cat of 9) still comes
+    (it was refused although a cat decodes)."""
+    for name in ("train", "validation"):
+        _write_bad_folder(tmp_path / "cats_dogs" / name)  # cat: 4 readable, 5 bad; dog: 1
+        for bad in ("gray.jpg", "cmyk.jpg", "rgba.png"):  # 1 readable cat (rgb.jpg) of 9
+            (tmp_path / "cats_dogs" / name / "cat" / bad).write_bytes(b"")
+        for i in range(5):
+            Image.new("RGB", (30, 30), (i * 40, 0, 200 - i * 30)).save(
+                tmp_path / "cats_dogs" / name / "dog" / f"d{i}.png")
+    splits = load_splits("cats_dogs", data_dir=tmp_path, limit=4, val_split=0, seed=seed,
+                         image_size=16, progress=False)
+    for x, y in (splits.train, splits.val):
+        assert len(x) == 4 and set(y.tolist()) == {0, 1}  # 1 cat (the only readable) + 3 dogs
+    assert all("cat/" in path for path, _ in splits.skipped)  # only the bad ones, each counted
+    assert len({path for path, _ in splits.skipped}) == len(splits.skipped)
+
+
 @pytest.mark.parametrize("split", ["train", "validation"])
 def test_a_class_with_no_readable_image_is_a_clear_error(tmp_path, split):
     """Every dog image unreadable (say a clone without git-lfs: pointer files) stops the load

@@ -122,12 +122,20 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     out, skipped, views = {}, [], {}
     for split in ("train", "validation"):
         paths, labels, class_names = images.list_labeled(folder / split)
-        sampled = bool(limit) and limit < len(paths)
-        if sampled:  # limit before decoding: a quick run decodes little
-            keep = np.sort(rng.permutation(len(paths))[:limit])
-            paths, labels = [paths[i] for i in keep], labels[keep]
-        x, kept, bad = images.load_images(paths, image_size, blank_std, progress, resize)
-        _check_classes(folder / split, sampled, class_names, paths, labels, kept, bad)
+        order = _draw(labels, limit, rng)
+        x, kept, bad = images.load_images([paths[i] for i in order], image_size, blank_std,
+                                          progress, resize)
+        kept, done, failed = order[kept], set(order.tolist()), bad
+        # Under --limit, files that failed are replaced by more drawn ones until `limit`
+        # decode; a class none of whose drawn files decoded gets one of its files first.
+        while failed and len(kept) < min(limit, len(paths)) and len(done) < len(paths):
+            more = _draw(labels, limit - len(kept), rng, done, set(labels[kept].tolist()))
+            x_more, got, failed = images.load_images([paths[i] for i in more], image_size,
+                                                     blank_std, False, resize)
+            done |= set(more.tolist())
+            x, kept, bad = np.concatenate([x, x_more]), np.concatenate([kept, more[got]]), \
+                bad + failed
+        _check_classes(folder / split, class_names, paths, labels, sorted(done), kept, bad)
         out[split] = (x, labels[kept])
         skipped += bad
     held_out = [paths[i] for i in kept]  # validation/'s images that decoded (the last split)
@@ -141,18 +149,31 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     return out, class_names, skipped, views
 
 
-def _check_classes(split_dir, sampled, class_names, paths, labels, kept, bad):
-    """A class whose listed files all failed to decode stops the run now, not as a one-class
-    training (or an empty dataset's StopIteration) later."""
-    listed = np.bincount(labels, minlength=len(class_names))
+def _draw(labels, limit, rng, done=(), have=None):
+    """Indices of the files to decode: all in order without a limit, else `limit` drawn at
+    random (sorted: the decoding order) from those not `done`, led by one file of each class
+    not in `have` (None: none needed yet)."""
+    if not done and (not limit or limit >= len(labels)):  # all of them, in order: no draw
+        return np.arange(len(labels))
+    free = np.array([i for i in rng.permutation(len(labels)) if i not in done], np.int64)
+    first = [] if have is None else [free[labels[free] == c][0] for c in set(labels[free])
+                                     if c not in have]
+    rest = [i for i in free if i not in first][:max(limit - len(first), 0)]
+    return np.sort(np.array(first + rest, np.int64))
+
+
+def _check_classes(split_dir, class_names, paths, labels, drawn, kept, bad):
+    """A class whose drawn files (all of them without --limit) all failed to decode stops the
+    run now, not as a one-class training (or an empty dataset's StopIteration) later."""
+    listed = np.bincount(labels[drawn], minlength=len(class_names))
     found = np.bincount(labels[kept], minlength=len(class_names))
     lost = [i for i, (n, m) in enumerate(zip(listed, found)) if n and not m]
     if lost:
         reasons = dict(bad)
-        first = images.printable(next(p for p, label in zip(paths, labels) if label in lost))
+        first = images.printable(next(paths[i] for i in drawn if labels[i] in lost))
         raise DataError(
             f"no readable image of class {', '.join(class_names[i] for i in lost)} in "
-            f"{images.printable(split_dir)}/{' (the files --limit sampled)' * sampled} "
+            f"{images.printable(split_dir)}/ "
             f"({len(bad)} files skipped; first of the class: {first}: "
             f"{reasons.get(first, 'unreadable')})", "at least one decodable image of each class",
             f"python -m app.data check {images.printable(split_dir)} lists every bad file and why")
