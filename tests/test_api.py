@@ -129,4 +129,4 @@ def test_a_failed_train_leaves_no_empty_default_folder(tmp_path, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="TF_CONFIG"):  # before the run opens its folder
         train("circles", epochs=1, strategy="multiworker")
-    assert list((tmp_path / "saved_models" / "circles").iterdir()) == []
+    assert not (tmp_path / "saved_models").exists()  # nor the parents made for it

@@ -21,8 +21,10 @@ from app.runs.files import (
     write_text,
 )
 
-_MADE = set()  # run folders this process made (stamped, or opened where none was) for runs not
-# yet ended well: a run that fails before writing anything removes its own (discard_empty)
+# {run folder: the highest folder made with it} of the run folders this process made (stamped,
+# or opened where none was) for runs not yet ended well: a run that fails before writing
+# anything removes its own, and the parents made for it (discard_empty).
+_MADE = {}
 
 
 def stamped(*parts):
@@ -33,8 +35,7 @@ def stamped(*parts):
     for n in range(1, 1000):
         path = base if n == 1 else base.with_name(f"{base.name}-{n}")
         try:
-            path.mkdir(parents=True)
-            _made(path)
+            _mkdir(path)
         except FileExistsError:
             continue
         except OSError:
@@ -68,9 +69,12 @@ def _key(path):
         return None
 
 
-def _made(path):
-    if (key := _key(path)) is not None:
-        _MADE.add(key)
+def _mkdir(path):
+    """path.mkdir(parents=True), remembering it and the highest of its parents made with it."""
+    made = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True)
+    if (key := _key(path)) is not None and (top := _key(made[-1])) is not None:
+        _MADE[key] = top
 
 
 def made_folders():
@@ -81,16 +85,21 @@ def made_folders():
 def discard_empty(paths):
     """Remove those of the run folders `paths` that this process made and that hold nothing
     but its own lock (or nothing): a run that failed before writing anything (missing data, a
-    bad flag found late) leaves no empty folder. Called on failure only, with the failed run's
-    folders; a folder the user made, or another process has taken since, is left alone."""
-    for path in {_key(p) for p in paths} & _MADE:
-        _MADE.discard(path)
+    bad flag found late) leaves no empty folder, nor the empty parents made for it (`new/` of
+    --out new/run). Called on failure only, with the failed run's folders; a folder the user
+    made, or another process has taken since, is left alone."""
+    for path in _MADE.keys() & {_key(p) for p in paths}:
+        top = _MADE.pop(path)
         with contextlib.suppress(OSError, ValueError):  # never hide the error that ended the run
             lock = path / ".lock"
             if {p.name for p in path.iterdir()} <= {".lock"} and (
                     not lock.exists() or _held_here(lock)):
                 lock.unlink(missing_ok=True)
                 path.rmdir()
+                for parent in path.parents:  # and the parents made for it, while empty
+                    if parent != top and top not in parent.parents:
+                        break
+                    parent.rmdir()
 
 
 def _held_here(lock):
@@ -139,8 +148,7 @@ class RunFolder:
         run = cls(path)
         try:
             with contextlib.suppress(FileExistsError):  # a file there fails the probe below
-                run.path.mkdir(parents=True)
-                _made(run.path)
+                _mkdir(run.path)
             probe = run.path / f".write_test-{os.getpid()}"  # per process: two may open it
             write_text(probe, "ok")
             probe.unlink()
@@ -157,7 +165,7 @@ class RunFolder:
     def close(self):
         """Release the folder: it is the user's now (a later failure in this process leaves
         it alone)."""
-        _MADE.discard(_key(self.path))
+        _MADE.pop(_key(self.path), None)
         if self._lock is not None:
             self._lock.close()  # closing the descriptor releases the flock
             self._lock = None

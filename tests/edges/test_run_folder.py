@@ -89,11 +89,12 @@ def test_a_command_that_fails_before_writing_leaves_no_empty_folder(tmp_path, mo
     assert train(["mnist_cnn", "--data-dir", "empty"]) == 1  # default folder, stamped
     assert train(["mnist_cnn", "--data-dir", "empty", "--out", "new/run"]) == 1
     assert train(["mnist_cnn", "--data-dir", "empty", "--out", "mine"]) == 1
+    assert train(["mnist_cnn", "--data-dir", "empty", "--out", "mine/sub/run"]) == 1
     assert baselines(["mnist", "--data-dir", "empty"]) == 1  # through cli.out_dir and guarded
     assert "mnist" in capsys.readouterr().err
-    assert list((tmp_path / "saved_models" / "mnist_cnn").iterdir()) == []
-    assert list((tmp_path / "saved_models" / "baselines" / "mnist").iterdir()) == []
-    assert list((tmp_path / "new").iterdir()) == [] and (tmp_path / "mine").is_dir()
+    # The run folders and the parents made for them (saved_models/EXP/, new/, sub/) are gone.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty", "mine"]
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == [".lock"]  # its run's lock only
 
 
 def test_a_failure_removes_only_the_failed_runs_own_empty_folder(tmp_path, monkeypatch):
@@ -125,7 +126,7 @@ def test_a_strategy_error_before_the_run_opens_leaves_no_stamped_folder(tmp_path
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert train(["circles", "--strategy", "multiworker"]) == 1
     assert "TF_CONFIG" in capsys.readouterr().err
-    assert list((tmp_path / "saved_models" / "circles").iterdir()) == []
+    assert not (tmp_path / "saved_models").exists()
 
 
 def test_cleanup_never_hides_the_error_that_ended_the_run(tmp_path, monkeypatch, capsys):
