@@ -11,15 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.data.errors import DataError
-from app.runs.files import (
-    environment,
-    load_model,
-    read_json,
-    save_model,
-    write_csv,
-    write_json,
-    write_text,
-)
+from app.runs import files
 
 # {run folder: the highest folder made with it} of the run folders this process made (stamped,
 # or opened where none was) for runs not yet ended well: a run that fails before writing
@@ -150,7 +142,7 @@ class RunFolder:
             with contextlib.suppress(FileExistsError):  # a file there fails the probe below
                 _mkdir(run.path)
             probe = run.path / f".write_test-{os.getpid()}"  # per process: two may open it
-            write_text(probe, "ok")
+            files.write_text(probe, "ok")
             probe.unlink()
         except OSError as error:
             raise OSError(f"cannot write the run folder {run.path}: "
@@ -182,10 +174,10 @@ class RunFolder:
         return self.path / name
 
     def write_json(self, name, data):
-        return write_json(self.path / name, data)
+        return files.write_json(self.path / name, data)
 
     def write_text(self, name, text):
-        return write_text(self.path / name, text)
+        return files.write_text(self.path / name, text)
 
     def write_config(self, config, data, model, **sections):
         """config.json: the resolved `config` (a dataclass or a dict), the `data` and `model` it
@@ -193,15 +185,15 @@ class RunFolder:
         if dataclasses.is_dataclass(config):
             config = dataclasses.asdict(config)
         return self.write_json("config.json", {"config": config, "data": data, "model": model,
-                                               **sections, "environment": environment()})
+                                               **sections, "environment": files.environment()})
 
     def write_history(self, history):
         """history.json and history.csv of a {metric: [value per epoch]} history."""
-        write_csv(self.path / "history.csv", history)
+        files.write_csv(self.path / "history.csv", history)
         return self.write_json("history.json", history)
 
     def save_model(self, model, name="model.keras"):
-        return save_model(model, self.path / name)
+        return files.save_model(model, self.path / name)
 
     # Reading back: predict, inspect, the tuning report and its export.
 
@@ -210,13 +202,13 @@ class RunFolder:
 
     def json(self, name):
         """The JSON file `name` of the folder; a DataError if it is missing or not JSON."""
-        data = read_json(self.path / name)
+        data = files.read_json(self.path / name)
         if data is None:
             self.require([name])
         return data
 
     def load_model(self, name="model.keras", compile=True):
-        return load_model(self.path / name, compile)
+        return files.load_model(self.path / name, compile)
 
     def require(self, names):
         """Raise a DataError listing what the folder holds when any of `names` is missing."""
