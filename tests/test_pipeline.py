@@ -132,17 +132,18 @@ def test_mixup_and_cutmix_are_refused_together():
         dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], cutmix=1.0).validate()
 
 
-def test_cutout_mixup_and_model_side_augmentation_train(tmp_path):
+@pytest.mark.parametrize("mix", ["mixup=0.2", "cutmix=1.0"])
+def test_cutout_mixup_and_model_side_augmentation_train(tmp_path, mix):
     run = tmp_path / "run"
     assert train_main(["cifar_cnn_aug", "--data", "sample", "--limit", "32", "--epochs", "1",
                        "--batch-size", "16", "--out", str(run), "--set", "cutout=0.5",
-                       "--set", "mixup=0.2", "--set", "augment_on=model"]) == 0
+                       "--set", mix, "--set", "augment_on=model"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["model"]["augment_in_model"] == ["RandomFlip", "RandomTranslation"]
     assert config["model"]["params"] == 1_191_170
     model = keras.saving.load_model(run / "model.keras")
     # The saved model is the inference one: no training-only augmentation, and compiled with
-    # Keras' loss on class indices (training used mixup's soft labels).
+    # Keras' loss on class indices (training used mixup's or cutmix's soft labels).
     assert [type(layer).__name__ for layer in model.layers] == [
         "InputLayer", "Sequential", "Functional"]
     assert model.loss == "sparse_categorical_crossentropy"
