@@ -48,11 +48,13 @@ BOUNDS = {
     "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "cutout": (lambda v: 0 <= v <= 1, "in [0, 1]"),
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1) (0: off)"),
+    # Keras' CutMix draws its alpha from a range inside [0, 1] (the paper's alpha is 1).
+    "cutmix": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
     "target_accuracy": (lambda v: 0 <= v <= 1, "in [0, 1] (0: off)"),
     **{key: (_at_least(0), "0 (off) or more") for key in (
-        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "cutmix", "l2",
-        "weight_decay", "decay_rate", "reduce_lr_patience", "early_stopping_patience",
-        "target_every", "histogram_freq", "progressive_from", "teacher_fraction")},
+        "checkpoint_every_steps", "max_minutes", "warmup_epochs", "mixup", "l2", "weight_decay",
+        "decay_rate", "reduce_lr_patience", "early_stopping_patience", "target_every",
+        "histogram_freq", "progressive_from", "teacher_fraction")},
 }
 
 
@@ -187,6 +189,11 @@ class Config:
             raise ValueError(
                 f"mixup={self.mixup} and cutmix={self.cutmix}: a batch is mixed one way. Fix: "
                 "--set mixup=0 or --set cutmix=0.")
+        if self.cutmix and self.progressive_from:
+            raise ValueError(
+                f"cutmix={self.cutmix} with progressive_from={self.progressive_from}: Keras' "
+                "CutMix needs the image side known when the pipeline is built, and progressive "
+                "resizing changes it by epoch. Fix: --set cutmix=0, or --set mixup=0.2 instead.")
         if self.progressive_from:
             self._check_progressive()
         if self.unlabeled or self.teacher_fraction:

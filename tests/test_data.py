@@ -155,6 +155,34 @@ def test_limit_replaces_files_that_fail_and_keeps_every_class(tmp_path, seed):
     assert len({path for path, _ in splits.skipped}) == len(splits.skipped)
 
 
+
+def test_limit_on_a_class_of_unreadable_files_fails_fast_and_never_overshoots(tmp_path):
+    """300 dog files none of which decode (git-lfs pointers): --limit tries them in chunks and
+    names the class; with five classes and a bad file, the run still gets `limit` images."""
+    root = tmp_path / "cats_dogs"
+    for split in ("train", "validation"):
+        for name in ("cat", "dog"):
+            (root / split / name).mkdir(parents=True)
+        for i in range(10):
+            Image.new("RGB", (20, 20), (i * 20, 90, 30)).save(root / split / "cat" / f"{i}.png")
+        for i in range(300):
+            (root / split / "dog" / f"{i}.jpg").write_text("version https://git-lfs")
+    with pytest.raises(DataError, match=r"no readable image of class dog .*\(30\d files skipped"):
+        load_splits("cats_dogs", data_dir=tmp_path, limit=10, val_split=0, image_size=8,
+                    progress=False)
+    five = tmp_path / "five" / "cats_dogs"
+    for split in ("train", "validation"):
+        for c in "abcde":
+            (five / split / c).mkdir(parents=True)
+            for i in range(2):
+                Image.new("RGB", (20, 20), (i * 99, ord(c), 30)).save(five / split / c / f"{i}.png")
+            (five / split / c / "bad.jpg").write_bytes(b"")
+    for seed in range(4):
+        splits = load_splits("cats_dogs", data_dir=five.parent, limit=3, val_split=0, seed=seed,
+                             image_size=8, progress=False)
+        assert len(splits.train[0]) == len(splits.val[0]) == 3
+
+
 @pytest.mark.parametrize("split", ["train", "validation"])
 def test_a_class_with_no_readable_image_is_a_clear_error(tmp_path, split):
     """Every dog image unreadable (say a clone without git-lfs: pointer files) stops the load

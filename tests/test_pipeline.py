@@ -127,9 +127,15 @@ def test_cutmix_pastes_a_box_and_mixes_labels_by_its_area(seeded):
     assert 0 < mixed_y.numpy().std()  # some images did mix
 
 
-def test_mixup_and_cutmix_are_refused_together():
-    with pytest.raises(ValueError, match="mixed one way"):
-        dataclasses.replace(EXPERIMENTS["cats_dogs_plus"], cutmix=1.0).validate()
+@pytest.mark.parametrize("experiment, changes, message", [
+    ("cats_dogs_plus", {"cutmix": 1.0}, "mixed one way"),  # mixup is on in it
+    ("cats_dogs_plus", {"cutmix": 2.0, "mixup": 0.0}, r"cutmix must be in \[0, 1\]"),
+    ("cats_dogs_progressive", {"cutmix": 1.0, "mixup": 0.0}, "needs the image side known"),
+])
+def test_cutmix_settings_keras_cannot_run_are_refused_before_any_work(experiment, changes,
+                                                                      message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(EXPERIMENTS[experiment], **changes).validate()
 
 
 @pytest.mark.parametrize("mix", ["mixup=0.2", "cutmix=1.0"])

@@ -122,20 +122,11 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     out, skipped, views = {}, [], {}
     for split in ("train", "validation"):
         paths, labels, class_names = images.list_labeled(folder / split)
-        order = _draw(labels, limit, rng)
-        x, kept, bad = images.load_images([paths[i] for i in order], image_size, blank_std,
-                                          progress, resize)
-        kept, done, failed = order[kept], set(order.tolist()), bad
-        # Under --limit, files that failed are replaced by more drawn ones until `limit`
-        # decode; a class none of whose drawn files decoded gets one of its files first.
-        while failed and len(kept) < min(limit, len(paths)) and len(done) < len(paths):
-            more = _draw(labels, limit - len(kept), rng, done, set(labels[kept].tolist()))
-            x_more, got, failed = images.load_images([paths[i] for i in more], image_size,
-                                                     blank_std, False, resize)
-            done |= set(more.tolist())
-            x, kept, bad = np.concatenate([x, x_more]), np.concatenate([kept, more[got]]), \
-                bad + failed
-        _check_classes(folder / split, class_names, paths, labels, sorted(done), kept, bad)
+        x, kept, bad, drawn = _decode_drawn(
+            paths, labels, limit, rng,
+            lambda files, bar: images.load_images(files, image_size, blank_std, bar and progress,
+                                                  resize))
+        _check_classes(folder / split, class_names, paths, labels, drawn, kept, bad)
         out[split] = (x, labels[kept])
         skipped += bad
     held_out = [paths[i] for i in kept]  # validation/'s images that decoded (the last split)
@@ -149,17 +140,34 @@ def _load_image_folders(root, limit, image_size, blank_std, rng, progress, resiz
     return out, class_names, skipped, views
 
 
-def _draw(labels, limit, rng, done=(), have=None):
-    """Indices of the files to decode: all in order without a limit, else `limit` drawn at
-    random (sorted: the decoding order) from those not `done`, led by one file of each class
-    not in `have` (None: none needed yet)."""
-    if not done and (not limit or limit >= len(labels)):  # all of them, in order: no draw
-        return np.arange(len(labels))
-    free = np.array([i for i in rng.permutation(len(labels)) if i not in done], np.int64)
-    first = [] if have is None else [free[labels[free] == c][0] for c in set(labels[free])
-                                     if c not in have]
-    rest = [i for i in free if i not in first][:max(limit - len(first), 0)]
-    return np.sort(np.array(first + rest, np.int64))
+LOST_CHUNK = 64  # files of a class with none decoded yet tried at once under --limit
+
+
+def _decode_drawn(paths, labels, limit, rng, decode):
+    """(images, kept, skipped, drawn): `decode(files, bar)` (load_images) of every file in
+    order, or under a `limit` of `limit` files drawn at random (sorted: the decoding order).
+    Drawn files that fail are replaced by the next drawn ones until `limit` decode; a class
+    none of whose drawn files decoded first tries its next ones, LOST_CHUNK at a time, until
+    one does. `kept` and `drawn` index `paths`; `kept` follows the images' rows."""
+    if not limit or limit >= len(paths):  # all of them, in order: no draw
+        x, kept, bad = decode(paths, True)
+        return x, kept, bad, np.arange(len(paths))
+    order = rng.permutation(len(paths))
+    drawn, queue = np.sort(order[:limit]), order[limit:]
+    x, kept, bad = decode([paths[i] for i in drawn], True)
+    kept = drawn[kept]
+    while len(kept) < limit and len(queue):
+        lost = sorted(set(labels[drawn].tolist()) - set(labels[kept].tolist()))
+        pick = (np.flatnonzero(labels[queue] == lost[0])[:LOST_CHUNK] if lost else
+                np.arange(min(limit - len(kept), len(queue))))
+        if not len(pick):
+            break  # a class with no file left to try: _check_classes says so
+        more, queue = queue[pick], np.delete(queue, pick)
+        x_more, got, failed = decode([paths[i] for i in more], False)
+        got = got[:1] if lost else got  # one image of the lost class: no more than `limit`
+        drawn, bad = np.concatenate([drawn, more]), bad + failed
+        x, kept = np.concatenate([x, x_more[:len(got)]]), np.concatenate([kept, more[got]])
+    return x, kept, bad, drawn
 
 
 def _check_classes(split_dir, class_names, paths, labels, drawn, kept, bad):
