@@ -65,7 +65,8 @@ def _mkdir(path):
     """path.mkdir(parents=True), remembering it and the highest of its parents made with it."""
     made = [p for p in (path, *path.parents) if not p.exists()]
     path.mkdir(parents=True)
-    if (key := _key(path)) is not None and (top := _key(made[-1])) is not None:
+    top = _key(made[-1] if made else path)  # made empty: another process made them meanwhile
+    if (key := _key(path)) is not None and top is not None:
         _MADE[key] = top
 
 
