@@ -100,7 +100,8 @@ def datasets(config, splits, outputs, start=(0, 0), epochs=None):
     """(train, val, test, model-side augmentation layers) for `config` on `splits`: `train` is
     the resumable stream of epochs start[0] to `epochs` (default config.epochs) from batch
     start[1] (`train_stream`: fit it with steps_per_epoch), `val` and `test` plain batches;
-    with mixup or label smoothing their labels are dense, as the training loss takes them."""
+    with mixup, cutmix or label smoothing their labels are dense, as the training loss takes
+    them."""
     pipeline_side, model_side = aug.place(
         aug.augment_layers(config.augment, config.cutout, config.seed), config.augment_on)
     mix = (aug.mixup(config.mixup, config.seed) if config.mixup else

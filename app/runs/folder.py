@@ -128,7 +128,8 @@ def take_lock(path, what, shared=False):
 
 
 class RunFolder:
-    """One run's folder: `path` plus the writing and reading helpers above, by file name."""
+    """One run's folder: `path` plus the writing and reading helpers of files.py, by file
+    name."""
 
     def __init__(self, path):
         self.path = Path(path)
