@@ -38,7 +38,7 @@ def trained(tmp_path_factory):
     model in memory predicts on random raw inputs, just before it is saved."""
     folder = tmp_path_factory.mktemp("journeys")
     live = {}
-    save = runs.save_model
+    save = runs.files.save_model  # every model a run saves goes through it (RunFolder's)
 
     def recording_save(model, path):
         x = np.random.default_rng(0).uniform(0, 255, (4, *model.input_shape[1:]))
@@ -48,8 +48,7 @@ def trained(tmp_path_factory):
 
     results = {}
     with pytest.MonkeyPatch.context() as patch:
-        for module in (runs, runs.files):  # run.py's callbacks take runs.save_model;
-            patch.setattr(module, "save_model", recording_save)  # RunFolder's calls files'
+        patch.setattr(runs.files, "save_model", recording_save)
         for name, (experiment, flags) in RUNS.items():
             out = folder / name
             # 16 examples at batch size 16: one optimizer step, then 16 held-out examples.

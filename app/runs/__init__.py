@@ -26,7 +26,6 @@ from app.runs.files import (
     fsync,
     load_model,
     read_json,
-    save_model,
     write_csv,
     write_json,
     write_text,
@@ -42,5 +41,5 @@ from app.runs.folder import (
 )
 
 __all__ = ["FIX_DISK", "RunFolder", "RunFolderBusy", "atomic", "discard_empty", "environment",
-           "fsync", "load_model", "made_folders", "out_or_stamped", "read_json", "save_model",
+           "fsync", "load_model", "made_folders", "out_or_stamped", "read_json",
            "stamped", "take_lock", "write_csv", "write_json", "write_text"]

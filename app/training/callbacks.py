@@ -8,6 +8,7 @@ import time
 import keras
 
 from app.data.pipeline import config_sides
+from app.runs import RunFolder
 from app.training.metrics import accuracy
 
 
@@ -61,15 +62,16 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 class BestModel(keras.callbacks.Callback):
-    """Saves `inference` with `save(model, path)` whenever `monitor` improves: the best model on
-    validation, as best.keras. Keras' ModelCheckpoint saves the model it watches, the training
-    model, which holds the training-only augmentation layers and mixup's metric; here the saved
-    model is the inference one (same weights), so best.keras loads with Keras alone. `best`
-    is carried over a resume (app.training.resume.CALLBACK_STATE)."""
+    """Saves `inference` as `name` in the run folder `folder` (an app.runs.RunFolder) whenever
+    `monitor` improves: the best model on validation, as best.keras. Keras' ModelCheckpoint
+    saves the model it watches, the training model, which holds the training-only augmentation
+    layers and mixup's metric; here the saved model is the inference one (same weights), so
+    best.keras loads with Keras alone. `best` is carried over a resume
+    (app.training.resume.CALLBACK_STATE)."""
 
-    def __init__(self, path, monitor, inference, save):
+    def __init__(self, folder, name, monitor, inference):
         super().__init__()
-        self.path, self.monitor, self.inference, self.save = path, monitor, inference, save
+        self.folder, self.name, self.monitor, self.inference = folder, name, monitor, inference
         self.sign = -1.0 if "acc" in monitor else 1.0  # accuracies improve upwards
         self.best = None
 
@@ -79,7 +81,7 @@ class BestModel(keras.callbacks.Callback):
             return
         if self.best is None or self.sign * float(value) < self.sign * self.best:
             self.best = float(value)
-            self.save(self.inference, self.path)
+            self.folder.save_model(self.inference, self.name)
 
 
 class TimeToAccuracy(keras.callbacks.Callback):
@@ -152,10 +154,9 @@ def checks_every(config, steps_per_epoch, steps_per_call=1):
     return config.target_every or max(1, steps_per_epoch // 8) // steps_per_call * steps_per_call
 
 
-def make_callbacks(config, out_dir, inference=None, save=None, minutes=None):
+def make_callbacks(config, out_dir, inference=None, minutes=None):
     """The callbacks of `config` for a run writing in `out_dir`; best.keras (config.checkpoint)
-    holds `inference`, written with `save(model, path)`. `minutes`: the time budget, if not
-    config.max_minutes (0: none)."""
+    holds `inference`. `minutes`: the time budget, if not config.max_minutes (0: none)."""
     minutes = config.max_minutes if minutes is None else minutes
     callbacks = [LearningRateLogger()]
     if config.reduce_lr_patience:
@@ -170,7 +171,8 @@ def make_callbacks(config, out_dir, inference=None, save=None, minutes=None):
         sides = config_sides(config)
         callbacks.append(TimeBudget(minutes, costs=sides and [s * s for s in sides]))
     if config.checkpoint and inference is not None:
-        callbacks.append(BestModel(out_dir / "best.keras", config.best_metric, inference, save))
+        callbacks.append(BestModel(RunFolder(out_dir), "best.keras", config.best_metric,
+                                   inference))
     if config.tensorboard:
         # Scalars in RUN/logs/train and validation, the session folder's runs for the HParams
         # that app.training.tensorboard writes in RUN/logs; weight histograms when asked.

@@ -169,7 +169,7 @@ def _run(config, run, data_dir, speed, strategy, checkpoints):
     inference.summary(print_fn=lambda line, *_, **__: lines.append(line), expand_nested=True)
     run.write_text("model_summary.txt", "\n".join(lines) + "\n")
 
-    callbacks = cb.make_callbacks(config, run.path, inference, runs.save_model,
+    callbacks = cb.make_callbacks(config, run.path, inference,
                                   teacher and pseudo.student_minutes(config, teacher))
     board = RunBoard(run.path, config, start[0]) if config.tensorboard else None  # hparams
     if board:
