@@ -114,10 +114,20 @@ class Trials:
         except RuntimeError as failure:  # keras-tuner's give-up: one line, not a traceback
             if "consecutive failures" not in str(failure):
                 raise
+            self._record_last_failure()
             raise TrialsFailed(str(failure).splitlines()[0]) from failure
         finally:
             while self.locks:
                 self.locks.pop().close()  # closing the file releases its flock
+
+    def _record_last_failure(self):
+        """Write the trial that made keras-tuner give up as FAILED: keras-tuner 1.4.8's
+        Oracle.end_trial raises the give-up before it saves that trial (no upstream issue
+        found), which left its trial.json RUNNING, so tuning.report listed it as running. Only
+        a local oracle writes trials; a worker's oracle client has nothing to write."""
+        oracle = self.oracle
+        if hasattr(oracle, "_save_trial") and oracle.end_order:
+            oracle._save_trial(oracle.trials[oracle.end_order[-1]])
 
     def with_tensorboard(self, callbacks, trial, execution=0):
         """`callbacks` with each TensorBoard one copied and pointed at this trial's folder,
